@@ -1,0 +1,189 @@
+"""The A2C agent: one graph holding a step model and a train model over shared weights, the loss and
+RMSProp, run by the agent's own session (two agents can live in one process)."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+from gymnasium import spaces
+
+from a2c_tf1 import checkpoint
+from a2c_tf1.layers import cat_entropy
+from a2c_tf1.schedules import learning_rate
+
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+
+STATE_SUFFIX = ".state"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the weights in memory are no longer usable."""
+
+
+class Agent:
+    """A2C as in baselines (2017): ``loss = pg_loss - ent_coef * entropy + vf_coef * vf_loss``.
+
+    Args:
+        policy: a policy class (``CnnPolicy``, ``MlpPolicy``), built twice over shared variables.
+        ob_space: one frame, e.g. ``Box(0, 255, (84, 84, 1), uint8)``; ``nstack`` frames go on the last axis.
+        ac_space: ``Discrete(nact)``.
+        nenvs, nsteps: the step model takes ``[nenvs, ...]``, the train model ``[nenvs*nsteps, ...]``.
+        nstack: frames stacked per observation.
+        ent_coef, vf_coef, max_grad_norm: loss weights and the global-norm clip of the gradients.
+        lr, lrschedule, total_timesteps: the learning rate decays under ``lrschedule`` over ``total_timesteps``.
+        alpha, epsilon: RMSProp decay and epsilon (TF1's, inside the square root).
+        seed: graph-level seed and the seed of the weight initialisation.
+        num_threads: TensorFlow intra-op threads (default: all cores).
+    """
+
+    def __init__(self, policy, ob_space: spaces.Box, ac_space: spaces.Discrete, nenvs: int, nsteps: int,
+                 nstack: int, ent_coef: float = 0.01, vf_coef: float = 0.5, max_grad_norm: Optional[float] = 0.5,
+                 lr: float = 7e-4, alpha: float = 0.99, epsilon: float = 1e-5, total_timesteps: int = int(10e6),
+                 lrschedule: str = "linear", seed: int = 0, num_threads: Optional[int] = None):
+        learning_rate(lr, lrschedule, 0, total_timesteps)  # fail early on an unknown schedule
+        self.nenvs, self.nsteps, self.nstack = nenvs, nsteps, nstack
+        self.nbatch = nenvs * nsteps
+        self.initial_lr, self.lrschedule, self.total_timesteps = lr, lrschedule, total_timesteps
+        self.graph = tf.Graph()
+        threads = num_threads or os.cpu_count() or 1
+        config = tf1.ConfigProto(intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1,
+                                 allow_soft_placement=True)
+        config.gpu_options.allow_growth = True
+        with self.graph.as_default():
+            tf1.set_random_seed(seed)
+            rng = np.random.RandomState(seed)
+            self.A = tf1.placeholder(tf.int32, [self.nbatch], name="A")
+            self.ADV = tf1.placeholder(tf.float32, [self.nbatch], name="ADV")
+            self.R = tf1.placeholder(tf.float32, [self.nbatch], name="R")
+            self.LR = tf1.placeholder(tf.float32, [], name="LR")
+
+            self.step_model = policy(ob_space, ac_space, nenvs, 1, nstack, reuse=False, rng=rng)
+            self.train_model = policy(ob_space, ac_space, nenvs, nsteps, nstack, reuse=True, rng=rng)
+
+            train_pi = self.train_model.pi
+            neglogpac = tf.nn.sparse_softmax_cross_entropy_with_logits(logits=train_pi, labels=self.A)
+            self.pg_loss = tf.reduce_mean(self.ADV * neglogpac)
+            # The /2 is baselines' (a hidden factor: with vf_coef 0.5 the value loss weighs 0.25).
+            self.vf_loss = tf.reduce_mean(tf.math.squared_difference(tf.squeeze(self.train_model.vf, axis=1), self.R) / 2.0)
+            self.entropy = tf.reduce_mean(cat_entropy(train_pi))
+            self.loss = self.pg_loss - self.entropy * ent_coef + self.vf_loss * vf_coef
+
+            self.params = tf1.trainable_variables("model")
+            grads = tf.gradients(self.loss, self.params)
+            self.grad_norm = tf.linalg.global_norm(grads)
+            if max_grad_norm is not None:
+                grads, _ = tf.clip_by_global_norm(grads, max_grad_norm, use_norm=self.grad_norm)
+            self.optimizer = tf1.train.RMSPropOptimizer(learning_rate=self.LR, decay=alpha, epsilon=epsilon)
+            self._train_op = self.optimizer.apply_gradients(list(zip(grads, self.params)))
+            self.diagnostics = {
+                "policy_loss": self.pg_loss, "value_loss": self.vf_loss, "policy_entropy": self.entropy,
+                "total_loss": self.loss, "grad_norm": self.grad_norm,
+            }
+
+            self.param_names = [v.op.name for v in self.params]
+            self._slots = [(f"{v.op.name}/{name}", self.optimizer.get_slot(v, name))
+                           for v in self.params for name in sorted(self.optimizer.get_slot_names())]
+            assign_targets = list(self.params) + [slot for _, slot in self._slots]
+            self._assign_inputs = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in assign_targets]
+            self._assign_ops = [v.assign(p) for v, p in zip(assign_targets, self._assign_inputs)]
+            init = tf1.global_variables_initializer()
+        self.graph.finalize()
+        self.sess = tf1.Session(graph=self.graph, config=config)
+        self.sess.run(init)
+
+    # ---- acting -------------------------------------------------------------------------------
+    def step(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sample actions ``[nenvs]`` int32 and values ``[nenvs]`` float32 for observations ``[nenvs, ...]``."""
+        return self.sess.run([self.step_model.a0, self.step_model.v0], {self.step_model.X: obs})
+
+    def value(self, obs: np.ndarray) -> np.ndarray:
+        """``V(obs)``, ``[nenvs]`` float32."""
+        return self.sess.run(self.step_model.v0, {self.step_model.X: obs})
+
+    def greedy_step(self, obs: np.ndarray) -> np.ndarray:
+        """The most probable actions ``[nenvs]`` (for deterministic evaluation)."""
+        return np.argmax(self.sess.run(self.step_model.pi, {self.step_model.X: obs}), axis=1)
+
+    # ---- learning -----------------------------------------------------------------------------
+    def lr_at(self, timestep: int) -> float:
+        """Learning rate for the update whose batch ends at ``timestep`` (baselines advanced its
+        schedule once per sample, so an update uses the value at its batch's last sample)."""
+        return learning_rate(self.initial_lr, self.lrschedule, timestep, self.total_timesteps)
+
+    def train_with_diagnostics(self, obs: np.ndarray, returns: np.ndarray, actions: np.ndarray,
+                               values: np.ndarray, timestep: int = 0) -> dict:
+        """One RMSProp step on a batch; returns the loss terms, gradient norm (before clipping) and lr.
+
+        Args:
+            obs: ``[nbatch, ...]`` env-major observations.
+            returns: ``[nbatch]`` value targets R.
+            actions: ``[nbatch]`` actions taken.
+            values: ``[nbatch]`` V(s_t) from the step model when the action was taken; ADV = R - V.
+            timestep: samples seen before this batch (drives the lr schedule).
+
+        Raises:
+            TrainingDiverged: when a loss or the gradient norm is not finite.
+        """
+        lr = self.lr_at(timestep + self.nbatch - 1)
+        feed = {self.train_model.X: obs, self.A: actions, self.ADV: returns - values, self.R: returns, self.LR: lr}
+        stats, _ = self.sess.run([self.diagnostics, self._train_op], feed)
+        stats = {k: float(v) for k, v in stats.items()}
+        bad = [k for k, v in stats.items() if not np.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(f"{bad[0]} is {stats[bad[0]]} at timestep {timestep}")
+        stats["learning_rate"] = lr
+        return stats
+
+    def train(self, obs: np.ndarray, returns: np.ndarray, actions: np.ndarray, values: np.ndarray,
+              timestep: int = 0) -> tuple[float, float, float]:
+        """One update; returns ``(policy_loss, value_loss, policy_entropy)`` as the seed did."""
+        stats = self.train_with_diagnostics(obs, returns, actions, values, timestep)
+        return stats["policy_loss"], stats["value_loss"], stats["policy_entropy"]
+
+    # ---- checkpoints --------------------------------------------------------------------------
+    def get_params(self) -> list[np.ndarray]:
+        return self.sess.run(self.params)
+
+    def _assign(self, arrays: list[np.ndarray], with_slots: bool) -> None:
+        count = len(arrays)
+        ops = self._assign_ops[:count] if not with_slots else self._assign_ops
+        self.sess.run(ops, dict(zip(self._assign_inputs[:len(ops)], arrays)))
+
+    def save(self, path: str) -> None:
+        """Atomically write the weights in the seed's format: a joblib list in variable order."""
+        checkpoint.save_params(path, self.get_params())
+
+    def load(self, path: str) -> None:
+        """Load weights saved by :meth:`save`, the seed, or the name-keyed dict format.
+
+        Raises:
+            checkpoint.CheckpointError: a bad file, or one that does not fit this model (names the variable).
+        """
+        loaded = checkpoint.load_params(path)
+        shapes = [tuple(v.shape.as_list()) for v in self.params]
+        self._assign(checkpoint.match_to_variables(loaded, self.param_names, shapes, path), with_slots=False)
+
+    def save_training_state(self, path: str, timestep: int) -> None:
+        """Write ``<path>.state``: RMSProp slots and the timestep, for an exact resume."""
+        state = dict(zip([name for name, _ in self._slots], self.sess.run([slot for _, slot in self._slots])))
+        state["timestep"] = np.array(timestep, np.int64)
+        checkpoint.save_params(path + STATE_SUFFIX, state)
+
+    def load_training_state(self, path: str) -> int:
+        """Restore the optimizer slots from ``<path>.state`` and return the timestep (0 if absent)."""
+        if not os.path.exists(path + STATE_SUFFIX):
+            return 0
+        state = checkpoint.load_params(path + STATE_SUFFIX)
+        names = [name for name, _ in self._slots] + ["timestep"]
+        shapes = [tuple(slot.shape.as_list()) for _, slot in self._slots] + [()]
+        if not isinstance(state, dict):
+            raise checkpoint.CheckpointError(f"{path + STATE_SUFFIX} is not a training-state file")
+        arrays = checkpoint.match_to_variables(state, names, shapes, path + STATE_SUFFIX)
+        self._assign(self.get_params() + arrays[:-1], with_slots=True)
+        return int(arrays[-1])
+
+    def close(self) -> None:
+        self.sess.close()

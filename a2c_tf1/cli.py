@@ -1,0 +1,191 @@
+"""Command line shared by ``run_breakout.py`` and ``python -m a2c_tf1``."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import sys
+from typing import Optional
+
+from a2c_tf1.config import PRESETS, TrainConfig
+from a2c_tf1.schedules import SCHEDULES
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print the whole usage block first
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        try:
+            value = float(text)  # allow 1e6
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        value = int(value)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else _positive_int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+# flag -> (config field, type, help)
+_FLAGS = {
+    "--env": ("env_id", str, "gymnasium env id (default BreakoutNoFrameskip-v4; CartPole-v1 with --policy mlp)"),
+    "--num-timesteps": ("num_timesteps", _positive_int, "environment steps to train in total (default 10M)"),
+    "--nenvs": ("nenvs", _positive_int, "parallel environments (default 16)"),
+    "--nsteps": ("nsteps", _positive_int, "steps per env per update (default 5)"),
+    "--nstack": ("nstack", _positive_int, "frames stacked per observation (default 4 for cnn, 1 for mlp)"),
+    "--seed": ("seed", _non_negative_int, "random seed (default 0)"),
+    "--lr": ("lr", _positive_float, "initial learning rate (default 7e-4)"),
+    "--lrschedule": ("lrschedule", str, f"lr decay: {', '.join(SCHEDULES)} (default linear)"),
+    "--policy": ("policy", str, "cnn or mlp (default cnn)"),
+    "--gamma": ("gamma", _unit_float, "discount factor (default 0.99)"),
+    "--ent-coef": ("ent_coef", _non_negative_float, "entropy bonus weight (default 0.01)"),
+    "--vf-coef": ("vf_coef", _non_negative_float, "value loss weight (default 0.5)"),
+    "--max-grad-norm": ("max_grad_norm", _positive_float, "global gradient-norm clip (default 0.5)"),
+    "--noop-max": ("noop_max", _non_negative_int, "max no-op frames at Atari game start (default 30)"),
+    "--models-dir": ("models_dir", str, "where <EnvId>.save checkpoints live (default models)"),
+    "--log-dir": ("log_dir", str, "progress.csv, monitor.csv, TensorBoard events (default logs/<EnvId>)"),
+    "--log-interval": ("log_interval", _positive_int, "updates between log rows (default 100)"),
+    "--save-interval": ("save_interval", _positive_int, "updates between checkpoints (default 1000)"),
+}
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog=prog, description="Train (and resume) A2C, baselines' 2017 TF1 algorithm, on Atari or gymnasium envs.")
+    parser.add_argument("--preset", default="breakout", help=f"named settings: {', '.join(PRESETS)} (default breakout)")
+    for flag, (field, kind, text) in _FLAGS.items():
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Preset values, then the flags given next to it."""
+    if args.preset not in PRESETS:
+        raise CliError(f"unknown preset {args.preset!r}; known presets: {', '.join(PRESETS)}")
+    values = dict(PRESETS[args.preset].overrides)
+    values.update({field: getattr(args, field) for field, _, _ in _FLAGS.values() if getattr(args, field) is not None})
+    config = TrainConfig(**values).resolved()
+    if config.lrschedule not in SCHEDULES:
+        raise CliError(f"unknown --lrschedule {config.lrschedule!r}; choose one of {', '.join(SCHEDULES)}")
+    from a2c_tf1.policies import POLICIES
+
+    if config.policy not in POLICIES:
+        raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICIES)}")
+    return config
+
+
+def train_command(config: TrainConfig) -> int:
+    from a2c_tf1.agent import Agent, TrainingDiverged
+    from a2c_tf1.checkpoint import CheckpointError
+    from a2c_tf1.envs import UnknownEnvError, make_vec_env
+    from a2c_tf1.logger import Logger, ProgressLine
+    from a2c_tf1.policies import POLICIES
+    from a2c_tf1.train import Interrupted, learn
+
+    try:
+        env = make_vec_env(config.env_id, config.nenvs, config.seed,
+                           monitor_path=os.path.join(config.log_dir, "monitor.csv"), noop_max=config.noop_max)
+    except (UnknownEnvError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    try:
+        if config.policy == "cnn" and len(env.observation_space.shape) != 3:
+            raise CliError(f"the cnn policy needs image observations but {config.env_id} gives shape "
+                           f"{env.observation_space.shape}; use --policy mlp")
+        agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, config.nenvs, config.nsteps,
+                      config.nstack, ent_coef=config.ent_coef, vf_coef=config.vf_coef,
+                      max_grad_norm=config.max_grad_norm, lr=config.lr, alpha=config.alpha, epsilon=config.epsilon,
+                      total_timesteps=config.num_timesteps, lrschedule=config.lrschedule, seed=config.seed)
+        start = 0
+        if os.path.exists(config.save_path):
+            try:
+                agent.load(config.save_path)
+                start = agent.load_training_state(config.save_path)
+            except CheckpointError as exc:
+                raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
+            print(f"resuming from {config.save_path} at timestep {start:,}", flush=True)
+        if start >= config.num_timesteps:
+            print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} timesteps; "
+                  f"raise --num-timesteps to train further", flush=True)
+            return 0
+        logger = Logger(config.log_dir)
+        try:
+            reached = learn(agent, env, config.num_timesteps, logger, nsteps=config.nsteps, nstack=config.nstack,
+                            gamma=config.gamma, log_interval=config.log_interval, save_path=config.save_path,
+                            save_interval=config.save_interval, start_timestep=start,
+                            progress=ProgressLine(config.num_timesteps))
+        except Interrupted as stop:
+            print(f"\ninterrupted at timestep {stop.timestep:,}; saved {config.save_path}. "
+                  f"Run the same command to resume.", file=sys.stderr)
+            return 130
+        except TrainingDiverged as exc:
+            kept = f"{config.save_path} still holds the last good weights" if os.path.exists(config.save_path) \
+                else "no checkpoint was written"
+            raise CliError(f"training diverged ({exc}); {kept}; try a lower --lr") from None
+        finally:
+            logger.close()
+        print(f"trained to timestep {reached:,}; saved {config.save_path}; logs in {config.log_dir}", flush=True)
+        return 0
+    finally:
+        env.close()
+
+
+def list_presets() -> int:
+    width = max(len(name) for name in PRESETS)
+    for name, preset in PRESETS.items():
+        print(f"{name:<{width}}  {preset.description}")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = prog or os.path.basename(sys.argv[0])
+    try:
+        if argv[:1] == ["presets"]:
+            return list_presets()
+        args = build_parser(prog).parse_args(argv)
+        return train_command(config_from_args(args))
+    except CliError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2 if "unknown" in str(exc) else 1

@@ -1,0 +1,77 @@
+"""Training configuration with baselines' A2C defaults, and named presets."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass
+class TrainConfig:
+    env_id: str = "BreakoutNoFrameskip-v4"
+    """gymnasium id; ALE ids (``*NoFrameskip-v4``, ``ALE/*-v5``) run on ale-py's C++ vector env."""
+    policy: str = "cnn"
+    """cnn (Nature CNN, for Atari frames) or mlp (two tanh layers of 64, for vector observations)."""
+    num_timesteps: int = 10_000_000
+    """environment steps (agent decisions); 10M steps = 40M Atari frames, baselines' budget."""
+    nenvs: int = 16
+    """parallel environments (baselines' run_atari: 16)."""
+    nsteps: int = 5
+    """steps per env per update, so a batch is nenvs * nsteps."""
+    nstack: Optional[int] = None
+    """frames stacked per observation; None means 4 for cnn and 1 for mlp."""
+    seed: int = 0
+    """seeds the weights, the action sampling and the envs (env i gets seed + i)."""
+    lr: float = 7e-4
+    """initial RMSProp learning rate."""
+    lrschedule: str = "linear"
+    """how lr decays over num_timesteps: constant, linear, middle_drop, double_linear_con, double_middle_drop."""
+    gamma: float = 0.99
+    """discount factor."""
+    ent_coef: float = 0.01
+    """weight of the entropy bonus."""
+    vf_coef: float = 0.5
+    """weight of the value loss (which already carries baselines' 1/2)."""
+    max_grad_norm: float = 0.5
+    """gradients are clipped to this global norm."""
+    alpha: float = 0.99
+    """RMSProp decay."""
+    epsilon: float = 1e-5
+    """RMSProp epsilon (inside the square root, as in TF1)."""
+    noop_max: int = 30
+    """up to this many no-op frames at the start of each Atari game."""
+    log_interval: int = 100
+    """updates between log rows (baselines: 100)."""
+    save_interval: int = 1000
+    """updates between checkpoints (and at the end, on Ctrl-C)."""
+    models_dir: str = "models"
+    """checkpoints go to <models_dir>/<env_id>.save (+ .state for exact resume)."""
+    log_dir: Optional[str] = None
+    """progress.csv, monitor.csv and TensorBoard events; None means logs/<env_id>."""
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with the None defaults filled in."""
+        nstack = self.nstack if self.nstack is not None else (4 if self.policy == "cnn" else 1)
+        log_dir = self.log_dir or f"logs/{self.env_id.replace('/', '_')}"
+        return dataclasses.replace(self, nstack=nstack, log_dir=log_dir)
+
+    @property
+    def save_path(self) -> str:
+        import os
+
+        return os.path.join(self.models_dir, self.env_id.replace("/", "_") + ".save")
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    overrides: dict
+
+
+PRESETS: dict[str, Preset] = {
+    "breakout": Preset("Breakout with baselines' A2C defaults (published: ~290 at 10M steps)", {}),
+    "pong": Preset("Pong with baselines' A2C defaults (published: ~18.7 at 10M steps)", {"env_id": "PongNoFrameskip-v4"}),
+    "cartpole": Preset("CartPole-v1 with the MLP policy; solves (>=195) in ~100k steps",
+                       {"env_id": "CartPole-v1", "policy": "mlp", "nenvs": 8, "num_timesteps": 150_000,
+                        "lrschedule": "constant", "log_interval": 250, "save_interval": 1000}),
+}

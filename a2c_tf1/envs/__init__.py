@@ -1,0 +1,45 @@
+"""Vectorised environments: ale-py's C++ vector env for Atari ids, a gymnasium batch for the rest."""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import gymnasium as gym
+
+from a2c_tf1.envs.atari import AtariVecEnv
+from a2c_tf1.envs.batch import GymBatchEnv
+
+VecEnv = Union[AtariVecEnv, GymBatchEnv]
+
+
+class UnknownEnvError(ValueError):
+    """The env id is not registered with gymnasium."""
+
+
+def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
+    """gymnasium's spec for ``env_id`` (ALE ids registered first), or :class:`UnknownEnvError`."""
+    import ale_py
+
+    gym.register_envs(ale_py)
+    try:
+        return gym.spec(env_id)
+    except gym.error.Error as exc:
+        hint = str(exc).split(". ")[-1] if "Did you mean" in str(exc) else ""
+        raise UnknownEnvError(
+            f"unknown environment {env_id!r}: not registered with gymnasium or ale-py "
+            f"(try BreakoutNoFrameskip-v4, PongNoFrameskip-v4, CartPole-v1){'; ' + hint if hint else ''}") from None
+
+
+def is_atari(env_id: str) -> bool:
+    return str(env_spec(env_id).entry_point).startswith("ale_py")
+
+
+def make_vec_env(env_id: str, num_envs: int, seed: int, monitor_path: Optional[str] = None,
+                 noop_max: int = 30) -> VecEnv:
+    """Build ``num_envs`` envs seeded ``seed, seed+1, ...`` (baselines: ``seed + rank``)."""
+    spec = env_spec(env_id)
+    if str(spec.entry_point).startswith("ale_py"):
+        return AtariVecEnv(env_id, spec.kwargs["game"], num_envs, seed, noop_max=noop_max,
+                           repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0),
+                           max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108000),
+                           monitor_path=monitor_path)
+    return GymBatchEnv(env_id, num_envs, seed, monitor_path)

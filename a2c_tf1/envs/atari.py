@@ -1,0 +1,143 @@
+"""Atari environments with baselines' semantics.
+
+Two paths give the same observations, rewards and dones (tests/test_envs.py checks it):
+
+* :class:`AtariVecEnv`, the fast path used for training: ale-py's C++ ``AtariVectorEnv`` (threads,
+  no pickling), configured as baselines' wrapper stack (NoopReset(30) -> MaxAndSkip(4) -> EpisodicLife
+  -> FireReset -> WarpFrame 84x84 gray -> ClipReward), with raw full-game scores recorded before
+  clipping.
+* :func:`make_reference_env`, a plain gymnasium wrapper stack of the same order, for checking and for
+  users who want one env object.
+
+Differences left (README "Where we differ"): after a life loss the fast path does not press FIRE for the
+agent (baselines' EpisodicLife+FireReset took a hidden no-op, FIRE and RIGHT); at game over ale-py spends
+the agent's next step on the reset (action ignored, reward 0), once per game.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from a2c_tf1.envs.monitor import EpisodeTracker
+
+FRAME_SHAPE = (84, 84, 1)
+
+
+class AtariVecEnv:
+    """``nenv`` Atari games stepped by ale-py's C++ vector env, in baselines' semantics.
+
+    ``step`` returns ``(obs [nenv,84,84,1] uint8, clipped rewards [nenv] float32, dones [nenv] bool,
+    finished episodes list)``; ``dones`` is True at every life loss (the game goes on) and at game over.
+    """
+
+    def __init__(self, env_id: str, game: str, num_envs: int, seed: int, *, noop_max: int = 30,
+                 repeat_action_probability: float = 0.0, max_num_frames_per_episode: int = 108000,
+                 num_threads: Optional[int] = None, monitor_path: Optional[str] = None,
+                 frame_shape: tuple[int, int] = (84, 84)):
+        from ale_py import AtariVectorEnv
+
+        self.env_id = env_id
+        self.num_envs = num_envs
+        self._seed = seed
+        self._env = AtariVectorEnv(
+            game=game, num_envs=num_envs, num_threads=num_threads or min(num_envs, os.cpu_count() or 1),
+            img_height=frame_shape[0], img_width=frame_shape[1], grayscale=True, stack_num=1, frameskip=4,
+            maxpool=True, noop_max=noop_max, use_fire_reset=True, repeat_action_probability=repeat_action_probability,
+            max_num_frames_per_episode=max_num_frames_per_episode,
+            # A life loss is reported as terminated while the game goes on (baselines' EpisodicLife);
+            # episodic_life=True would restart the whole game at every life loss.
+            episodic_life=False, life_loss_info=True,
+            # Clipping happens here, after the raw score is recorded.
+            reward_clipping=False,
+        )
+        self.observation_space = spaces.Box(0, 255, frame_shape + (1,), np.uint8)
+        self.action_space = spaces.Discrete(int(self._env.single_action_space.n))
+        self._tracker = EpisodeTracker(num_envs, env_id, monitor_path)
+        # ale-py resets a finished game on the *next* step (its same-step autoreset crashes in 0.11).
+        self._resetting = np.zeros(num_envs, bool)
+
+    def reset(self) -> np.ndarray:
+        obs, _ = self._env.reset(seed=self._seed)
+        self._resetting[:] = False
+        return obs.reshape((self.num_envs,) + self.observation_space.shape)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        obs, raw_rewards, terminated, truncated, info = self._env.step(np.asarray(actions, dtype=np.int32))
+        game_over = truncated | (terminated & (info["lives"] == 0))
+        dones = terminated | truncated
+        finished = self._tracker.update(raw_rewards, ~self._resetting, dones, game_over)
+        self._resetting = game_over
+        rewards = np.sign(raw_rewards).astype(np.float32)
+        return obs.reshape((self.num_envs,) + self.observation_space.shape), rewards, dones, finished
+
+    def close(self) -> None:
+        self._tracker.close()
+        self._env.close()
+
+
+class EpisodicLifeEnv(gym.Wrapper):
+    """Ends the episode at a life loss while the game goes on; resets the game only at game over."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.lives = 0
+        self.game_over = True
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.game_over = terminated or truncated
+        lives = self.env.unwrapped.ale.lives()
+        if 0 < lives < self.lives:
+            terminated = True
+        self.lives = lives
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, **kwargs):
+        if self.game_over:
+            obs, info = self.env.reset(**kwargs)
+        else:
+            # Not a real reset: continue the game with a no-op, as baselines did.
+            obs, _, _, _, info = self.env.step(0)
+        self.lives = self.env.unwrapped.ale.lives()
+        return obs, info
+
+
+class FireResetEnv(gym.Wrapper):
+    """Presses FIRE after a reset, for games that wait for it (baselines: FIRE then RIGHT)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        assert env.unwrapped.get_action_meanings()[1] == "FIRE"
+
+    def reset(self, **kwargs):
+        self.env.reset(**kwargs)
+        for action in (1, 2):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            if terminated or truncated:
+                self.env.reset(**kwargs)
+        return obs, info
+
+
+def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_action_probability: float = 0.0,
+                       episodic_life: bool = True, clip_rewards: bool = True) -> gym.Env:
+    """One Atari env as a gymnasium wrapper stack in baselines' order (frames ``[84, 84, 1]`` uint8).
+
+    gymnasium's ``AtariPreprocessing`` does NoopReset, MaxAndSkip(4) and WarpFrame (84x84 grayscale,
+    INTER_AREA); EpisodicLife, FireReset and sign clipping follow it as in baselines.
+    """
+    env = gym.make(env_id, frameskip=1, repeat_action_probability=repeat_action_probability)
+    env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84,
+                                          terminal_on_life_loss=False, grayscale_obs=True,
+                                          grayscale_newaxis=True, scale_obs=False)
+    if episodic_life:
+        env = EpisodicLifeEnv(env)
+    if "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
+        env = FireResetEnv(env)
+    if clip_rewards:
+        env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
+    env.reset(seed=seed)
+    return env

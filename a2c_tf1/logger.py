@@ -1,0 +1,118 @@
+"""One Logger object, passed explicitly: baselines' stdout table, ``progress.csv`` and TensorBoard events."""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from typing import Optional, TextIO
+
+# TensorBoard groups; keys not listed go under "charts/".
+TAG_GROUPS = {
+    "policy_loss": "losses", "value_loss": "losses", "total_loss": "losses", "policy_entropy": "losses",
+    "explained_variance": "diagnostics", "grad_norm": "diagnostics", "advantage_mean": "diagnostics",
+    "advantage_std": "diagnostics", "value_target_mean": "diagnostics", "value_mean": "diagnostics",
+    "learning_rate": "diagnostics",
+}
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:<8.3g}" if math.isfinite(value) and value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4) else f"{value:.4g}"
+    return str(value)
+
+
+class Logger:
+    """Writes one row of scalars per log interval to stdout, ``<log_dir>/progress.csv`` and TensorBoard.
+
+    Args:
+        log_dir: folder for ``progress.csv`` and the ``tb/`` event files (created).
+        stream: where the table goes (stdout by default).
+        tensorboard: write TensorBoard event files.
+    """
+
+    def __init__(self, log_dir: str, stream: Optional[TextIO] = None, tensorboard: bool = True):
+        self.log_dir = log_dir
+        self.stream = stream or sys.stdout
+        os.makedirs(log_dir, exist_ok=True)
+        self.csv_path = os.path.join(log_dir, "progress.csv")
+        self._fieldnames: Optional[list[str]] = None
+        if os.path.exists(self.csv_path) and os.path.getsize(self.csv_path) > 0:
+            with open(self.csv_path, newline="") as f:
+                self._fieldnames = next(csv.reader(f), None)
+        self._writer = None
+        if tensorboard:
+            import tensorflow as tf
+
+            self._tf = tf
+            self._writer = tf.compat.v1.summary.FileWriter(os.path.join(log_dir, "tb"))
+
+    def write(self, row: dict, step: int) -> None:
+        """Log ``row`` (name -> number) at environment step ``step``."""
+        self._write_table(row)
+        self._write_csv(row)
+        if self._writer is not None:
+            values = [self._tf.compat.v1.Summary.Value(tag=f"{TAG_GROUPS.get(k, 'charts')}/{k}", simple_value=float(v))
+                      for k, v in row.items() if isinstance(v, (int, float)) and math.isfinite(float(v))]
+            self._writer.add_summary(self._tf.compat.v1.Summary(value=values), step)
+            self._writer.flush()
+
+    def _write_table(self, row: dict) -> None:
+        cells = [(str(k), _format(v)) for k, v in row.items()]
+        kw = max(len(k) for k, _ in cells)
+        vw = max(len(v) for _, v in cells)
+        dashes = "-" * (kw + vw + 7)
+        lines = [dashes] + [f"| {k:<{kw}} | {v:<{vw}} |" for k, v in cells] + [dashes]
+        self.stream.write("\n".join(lines) + "\n")
+        self.stream.flush()
+
+    def _write_csv(self, row: dict) -> None:
+        new_file = self._fieldnames is None
+        if new_file:
+            self._fieldnames = list(row)
+        extra = [k for k in row if k not in self._fieldnames]
+        if extra:
+            raise ValueError(f"{self.csv_path} has no column for {extra}; log to a new --log-dir")
+        with open(self.csv_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self._fieldnames, restval="")
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+class ProgressLine:
+    """A live ``\\r`` status line on a terminal; silent when the stream is not a TTY (CI, log files)."""
+
+    def __init__(self, total: int, stream: Optional[TextIO] = None, label: str = "steps"):
+        self.total, self.label = total, label
+        self.stream = stream or sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._start_time = time.time()
+        self._start_count: Optional[int] = None
+        self._last_draw = 0.0
+
+    def update(self, count: int, extra: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.time()
+        if self._start_count is None:
+            self._start_count, self._start_time = count, now
+        if now - self._last_draw < 0.5 and count < self.total:
+            return
+        self._last_draw = now
+        rate = (count - self._start_count) / max(now - self._start_time, 1e-9)
+        eta = (self.total - count) / rate if rate > 0 else float("inf")
+        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if math.isfinite(eta) else "--:--:--"
+        line = f"{self.label} {count:,}/{self.total:,} ({100.0 * count / self.total:.1f}%)  {rate:,.0f}/s  ETA {eta_text}"
+        self.stream.write("\r" + line + (f"  {extra}" if extra else "") + "\x1b[K")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

@@ -1,0 +1,68 @@
+"""Rollout collection: numpy only; the agent is called through ``step`` and ``value``."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from a2c_tf1.returns import bootstrapped_returns
+
+
+class Rollout(NamedTuple):
+    """One batch, env-major (row ``e * nsteps + t`` is env e at step t).
+
+    obs ``[nbatch, H, W, C*nstack]``, returns ``[nbatch]``, actions ``[nbatch]``, values ``[nbatch]``
+    (V(s_t) when the action was chosen), episodes: lives and games that finished during the rollout.
+    """
+    obs: np.ndarray
+    returns: np.ndarray
+    actions: np.ndarray
+    values: np.ndarray
+    episodes: list
+
+
+class Runner:
+    """Steps ``nenv`` envs ``nsteps`` times with the agent and computes bootstrapped returns.
+
+    Frames are stacked in ``self.obs`` ``[nenv, H, W, C*nstack]`` (newest last); an env's stack is zeroed
+    when its episode ends so no frame leaks across a life loss.
+    """
+
+    def __init__(self, env, agent, nsteps: int = 5, nstack: int = 4, gamma: float = 0.99):
+        self.env, self.agent = env, agent
+        self.nsteps, self.gamma = nsteps, gamma
+        self.nenv = env.num_envs
+        *frame_shape, self.nc = env.observation_space.shape
+        self.obs = np.zeros([self.nenv, *frame_shape, self.nc * nstack], dtype=env.observation_space.dtype)
+        self.update_obs(env.reset())
+        self.dones = np.zeros(self.nenv, dtype=bool)
+
+    def update_obs(self, obs: np.ndarray) -> None:
+        """Drop the oldest frame and write ``obs`` ``[nenv, H, W, C]`` as the newest."""
+        self.obs = np.roll(self.obs, shift=-self.nc, axis=-1)
+        self.obs[..., -self.nc:] = obs
+
+    def run(self) -> Rollout:
+        mb_obs, mb_rewards, mb_actions, mb_values, mb_dones = [], [], [], [], []
+        episodes = []
+        for _ in range(self.nsteps):
+            actions, values = self.agent.step(self.obs)
+            mb_obs.append(np.copy(self.obs))
+            mb_actions.append(actions)
+            mb_values.append(values)
+            obs, rewards, dones, finished = self.env.step(actions)
+            episodes.extend(finished)
+            self.dones = dones
+            self.obs[dones] = 0
+            self.update_obs(obs)
+            mb_rewards.append(rewards)
+            mb_dones.append(dones)
+        # [nsteps, nenv, ...] -> [nenv, nsteps, ...]: env-major, as the train model's placeholders expect.
+        mb_obs = np.asarray(mb_obs, dtype=self.obs.dtype).swapaxes(1, 0).reshape((-1,) + self.obs.shape[1:])
+        mb_rewards = np.asarray(mb_rewards, dtype=np.float32).swapaxes(1, 0)
+        mb_actions = np.asarray(mb_actions, dtype=np.int32).swapaxes(1, 0)
+        mb_values = np.asarray(mb_values, dtype=np.float32).swapaxes(1, 0)
+        mb_dones = np.asarray(mb_dones, dtype=bool).swapaxes(1, 0)
+        last_values = self.agent.value(self.obs)
+        returns = bootstrapped_returns(mb_rewards, mb_dones, last_values, self.gamma)
+        return Rollout(mb_obs, returns.ravel(), mb_actions.ravel(), mb_values.ravel(), episodes)
