@@ -123,7 +123,7 @@ class FireResetEnv(gym.Wrapper):
 
 
 def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_action_probability: float = 0.0,
-                       episodic_life: bool = True, clip_rewards: bool = True) -> gym.Env:
+                       episodic_life: bool = True, fire_reset: bool = True, clip_rewards: bool = True) -> gym.Env:
     """One Atari env as a gymnasium wrapper stack in baselines' order (frames ``[84, 84, 1]`` uint8).
 
     gymnasium's ``AtariPreprocessing`` does NoopReset, MaxAndSkip(4) and WarpFrame (84x84 grayscale,
@@ -135,7 +135,7 @@ def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_act
                                           grayscale_newaxis=True, scale_obs=False)
     if episodic_life:
         env = EpisodicLifeEnv(env)
-    if "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
+    if fire_reset and "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
         env = FireResetEnv(env)
     if clip_rewards:
         env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
