@@ -15,6 +15,7 @@ from a2c_tf1.schedules import learning_rate
 
 tf1 = tf.compat.v1
 tf1.disable_eager_execution()
+tf.get_logger().setLevel("ERROR")  # TF1 optimizers print deprecation notices on every graph build
 
 STATE_SUFFIX = ".state"
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from typing import Any, Union
 
 import joblib
 import numpy as np
 from joblib import numpy_pickle
+
+from a2c_tf1.files import atomic_write
 
 ArraysOrDict = Union[list, dict]
 
@@ -102,35 +103,6 @@ def _validate_content(content: Any, path: str) -> ArraysOrDict:
         if not isinstance(value, np.ndarray):
             raise CheckpointError(f"{path}: entry {key!r} is a {type(value).__name__}, not an array")
     return content
-
-
-def atomic_write(path: str, write: Any) -> None:
-    """Write a file so that ``path`` holds either its old bytes or the complete new ones, never a mix.
-
-    ``write(fileobj)`` fills a temporary file in the same folder; it is flushed, fsynced and renamed
-    over ``path`` (rename is atomic on POSIX within a filesystem).
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600 files; a checkpoint is shared like any file
-        with os.fdopen(fd, "wb") as tmp:
-            write(tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def save_params(path: str, arrays: ArraysOrDict) -> None:

@@ -97,6 +97,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="breakout", help=f"named settings: {', '.join(PRESETS)} (default breakout)")
     for flag, (field, kind, text) in _FLAGS.items():
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    evaluation = parser.add_argument_group("evaluation (loads <models-dir>/<EnvId>.save; never trains or saves)")
+    evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
+    evaluation.add_argument("--episodes", type=_positive_int, default=30, help="games to play (default 30)")
+    evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
+    evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
+    evaluation.add_argument("--max-steps", type=_positive_int, default=None, help="cap on agent steps per game")
     return parser
 
 
@@ -125,8 +131,7 @@ def train_command(config: TrainConfig) -> int:
     from a2c_tf1.train import Interrupted, learn
 
     try:
-        env = make_vec_env(config.env_id, config.nenvs, config.seed,
-                           monitor_path=os.path.join(config.log_dir, "monitor.csv"), noop_max=config.noop_max)
+        env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max)
     except (UnknownEnvError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:
@@ -149,7 +154,7 @@ def train_command(config: TrainConfig) -> int:
             print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} timesteps; "
                   f"raise --num-timesteps to train further", flush=True)
             return 0
-        logger = Logger(config.log_dir)
+        logger = Logger(config.log_dir, env_id=config.env_id)
         try:
             reached = learn(agent, env, config.num_timesteps, logger, nsteps=config.nsteps, nstack=config.nstack,
                             gamma=config.gamma, log_interval=config.log_interval, save_path=config.save_path,
@@ -171,6 +176,40 @@ def train_command(config: TrainConfig) -> int:
         env.close()
 
 
+def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
+    from a2c_tf1.agent import Agent
+    from a2c_tf1.checkpoint import CheckpointError
+    from a2c_tf1.envs import UnknownEnvError, is_atari
+    from a2c_tf1.evaluate import evaluate
+    from a2c_tf1.envs.atari import FRAME_SHAPE
+    from a2c_tf1.policies import POLICIES
+    from gymnasium import spaces
+
+    try:
+        atari = is_atari(config.env_id)
+    except UnknownEnvError as exc:
+        raise CliError(str(exc)) from None
+    if not atari:
+        raise CliError(f"--evaluate plays Atari games; {config.env_id} is not an ALE id")
+    if args.video and os.path.splitext(args.video)[1].lower() not in (".mp4", ".gif"):
+        raise CliError(f"--video {args.video!r}: give a path ending in .mp4 or .gif")
+    if not os.path.exists(config.save_path):
+        raise CliError(f"no checkpoint at {config.save_path}; train first (same flags without --evaluate) "
+                       f"or point --models-dir at a folder holding {os.path.basename(config.save_path)}")
+    import gymnasium as gym
+
+    n_actions = gym.make(config.env_id).action_space.n
+    agent = Agent(POLICIES[config.policy], spaces.Box(0, 255, FRAME_SHAPE, "uint8"), spaces.Discrete(n_actions),
+                  1, 1, config.nstack, seed=config.seed)
+    try:
+        agent.load(config.save_path)
+    except CheckpointError as exc:
+        raise CliError(f"cannot evaluate: {exc}") from None
+    evaluate(agent, config.env_id, args.episodes, config.seed, config.nstack, deterministic=args.deterministic,
+             video_path=args.video, max_steps=args.max_steps, noop_max=config.noop_max)
+    return 0
+
+
 def list_presets() -> int:
     width = max(len(name) for name in PRESETS)
     for name, preset in PRESETS.items():
@@ -185,7 +224,8 @@ def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
         if argv[:1] == ["presets"]:
             return list_presets()
         args = build_parser(prog).parse_args(argv)
-        return train_command(config_from_args(args))
+        config = config_from_args(args)
+        return evaluate_command(config, args) if args.evaluate else train_command(config)
     except CliError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2 if "unknown" in str(exc) else 1

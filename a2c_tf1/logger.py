@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import sys
@@ -24,18 +25,27 @@ def _format(value) -> str:
 
 
 class Logger:
-    """Writes one row of scalars per log interval to stdout, ``<log_dir>/progress.csv`` and TensorBoard.
+    """Writes one row of scalars per log interval to stdout, ``<log_dir>/progress.csv`` and TensorBoard,
+    and every finished game to ``<log_dir>/monitor.csv``.
 
     Args:
-        log_dir: folder for ``progress.csv`` and the ``tb/`` event files (created).
+        log_dir: folder for ``progress.csv``, ``monitor.csv`` and the ``tb/`` event files (created).
         stream: where the table goes (stdout by default).
         tensorboard: write TensorBoard event files.
+        env_id: recorded in monitor.csv's header line.
     """
 
-    def __init__(self, log_dir: str, stream: Optional[TextIO] = None, tensorboard: bool = True):
+    def __init__(self, log_dir: str, stream: Optional[TextIO] = None, tensorboard: bool = True, env_id: str = ""):
         self.log_dir = log_dir
         self.stream = stream or sys.stdout
         os.makedirs(log_dir, exist_ok=True)
+        self.start_time = time.time()
+        self.monitor_path = os.path.join(log_dir, "monitor.csv")
+        fresh = not os.path.exists(self.monitor_path) or os.path.getsize(self.monitor_path) == 0
+        self._monitor = open(self.monitor_path, "a", buffering=1)
+        if fresh:  # baselines' Monitor layout, plus the environment step the game ended at
+            self._monitor.write("#" + json.dumps({"t_start": self.start_time, "env_id": env_id}) + "\n")
+            self._monitor.write("r,l,t,total_timesteps\n")
         self.csv_path = os.path.join(log_dir, "progress.csv")
         self._fieldnames: Optional[list[str]] = None
         if os.path.exists(self.csv_path) and os.path.getsize(self.csv_path) > 0:
@@ -47,6 +57,13 @@ class Logger:
 
             self._tf = tf
             self._writer = tf.compat.v1.summary.FileWriter(os.path.join(log_dir, "tb"))
+
+    def write_episodes(self, episodes: list[dict], step: int) -> None:
+        """Append the finished games among ``episodes`` (raw score r, length l, seconds t, step)."""
+        now = time.time() - self.start_time
+        for ep in episodes:
+            if ep["kind"] == "game":
+                self._monitor.write(f"{ep['r']:g},{ep['l']},{now:.3f},{step}\n")
 
     def write(self, row: dict, step: int) -> None:
         """Log ``row`` (name -> number) at environment step ``step``."""
@@ -81,6 +98,7 @@ class Logger:
             writer.writerow(row)
 
     def close(self) -> None:
+        self._monitor.close()
         if self._writer is not None:
             self._writer.close()
 

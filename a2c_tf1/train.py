@@ -88,6 +88,7 @@ def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: in
             timestep += nbatch
             update += 1
             episode_stats.add(rollout.episodes)
+            logger.write_episodes(rollout.episodes, timestep)
             for key, value in {**stats, **batch_diagnostics(rollout)}.items():
                 interval_sums[key] += value
             interval_updates += 1

@@ -13,11 +13,9 @@ def test_fast_path_equals_gymnasium_wrappers_over_a_whole_game():
     """Same seed-free start (noop_max=0, no sticky actions) and the same actions give the same frames,
     clipped rewards and dones, life loss after life loss, until game over."""
     fast = make_vec_env(ENV_ID, num_envs=2, seed=0, noop_max=0)
-    # ale-py's reset presses FIRE for a single frame; the reference does the same by hand instead of
-    # baselines' FireReset (a FIRE and a RIGHT step). Lives are reported by EpisodicLife in both.
-    reference = make_reference_env(ENV_ID, seed=0, noop_max=0, fire_reset=False)
+    # ale-py's reset presses FIRE for a single frame (fire_reset="ale"), not baselines' FIRE and RIGHT steps.
+    reference = make_reference_env(ENV_ID, seed=0, noop_max=0, fire_reset="ale")
     fast.reset()
-    reference.unwrapped.ale.act(1)
     actions = np.random.default_rng(1).integers(0, 4, size=3000)
     life_losses = 0
     for t, action in enumerate(actions):
@@ -65,14 +63,13 @@ def test_unknown_env_is_a_clear_error():
         make_vec_env("NoSuchGame-v0", 1, 0)
 
 
-def test_tracker_sums_raw_rewards_per_life_and_game(tmp_path):
-    tracker = EpisodeTracker(2, "X", monitor_path=str(tmp_path / "monitor.csv"))
+def test_tracker_sums_raw_rewards_per_life_and_game():
+    tracker = EpisodeTracker(2)
     yes, no = np.array([True, False]), np.array([False, False])
     assert tracker.update(np.array([4.0, 1.0]), np.ones(2, bool), no, no) == []
     lives = tracker.update(np.array([3.0, 0.0]), np.ones(2, bool), yes, no)
     assert lives == [{"kind": "life", "r": 7.0, "env": 0}]
-    end = tracker.update(np.array([5.0, 0.0]), np.ones(2, bool), yes, yes)
+    end = tracker.update(np.array([5.0, 0.0]), np.array([True, False]), yes, yes)
     assert end == [{"kind": "life", "r": 5.0, "env": 0}, {"kind": "game", "r": 12.0, "l": 3, "env": 0}]
-    tracker.close()
-    lines = (tmp_path / "monitor.csv").read_text().splitlines()
-    assert lines[0].startswith("#{") and lines[1] == "r,l,t" and lines[2].startswith("12,3,")
+    # env 1 played on: its running sums were kept, its uncounted step not added to the length
+    assert tracker.game_return[1] == 1.0 and tracker.game_length[1] == 2

@@ -1,7 +1,7 @@
 """Vectorised environments: ale-py's C++ vector env for Atari ids, a gymnasium batch for the rest."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import gymnasium as gym
 
@@ -20,6 +20,7 @@ def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
     import ale_py
 
     gym.register_envs(ale_py)
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on every env
     try:
         return gym.spec(env_id)
     except gym.error.Error as exc:
@@ -33,13 +34,11 @@ def is_atari(env_id: str) -> bool:
     return str(env_spec(env_id).entry_point).startswith("ale_py")
 
 
-def make_vec_env(env_id: str, num_envs: int, seed: int, monitor_path: Optional[str] = None,
-                 noop_max: int = 30) -> VecEnv:
+def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30) -> VecEnv:
     """Build ``num_envs`` envs seeded ``seed, seed+1, ...`` (baselines: ``seed + rank``)."""
     spec = env_spec(env_id)
     if str(spec.entry_point).startswith("ale_py"):
         return AtariVecEnv(env_id, spec.kwargs["game"], num_envs, seed, noop_max=noop_max,
                            repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0),
-                           max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108000),
-                           monitor_path=monitor_path)
-    return GymBatchEnv(env_id, num_envs, seed, monitor_path)
+                           max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108000))
+    return GymBatchEnv(env_id, num_envs, seed)

@@ -36,7 +36,7 @@ class AtariVecEnv:
 
     def __init__(self, env_id: str, game: str, num_envs: int, seed: int, *, noop_max: int = 30,
                  repeat_action_probability: float = 0.0, max_num_frames_per_episode: int = 108000,
-                 num_threads: Optional[int] = None, monitor_path: Optional[str] = None,
+                 num_threads: Optional[int] = None,
                  frame_shape: tuple[int, int] = (84, 84)):
         from ale_py import AtariVectorEnv
 
@@ -56,7 +56,7 @@ class AtariVecEnv:
         )
         self.observation_space = spaces.Box(0, 255, frame_shape + (1,), np.uint8)
         self.action_space = spaces.Discrete(int(self._env.single_action_space.n))
-        self._tracker = EpisodeTracker(num_envs, env_id, monitor_path)
+        self._tracker = EpisodeTracker(num_envs)
         # ale-py resets a finished game on the *next* step (its same-step autoreset crashes in 0.11).
         self._resetting = np.zeros(num_envs, bool)
 
@@ -75,7 +75,6 @@ class AtariVecEnv:
         return obs.reshape((self.num_envs,) + self.observation_space.shape), rewards, dones, finished
 
     def close(self) -> None:
-        self._tracker.close()
         self._env.close()
 
 
@@ -107,13 +106,22 @@ class EpisodicLifeEnv(gym.Wrapper):
 
 
 class FireResetEnv(gym.Wrapper):
-    """Presses FIRE after a reset, for games that wait for it (baselines: FIRE then RIGHT)."""
+    """Presses FIRE after a reset, for games that wait for it.
 
-    def __init__(self, env: gym.Env):
+    ``mode="baselines"``: a FIRE step then a RIGHT step (baselines' FireResetEnv); ``mode="ale"``: FIRE for a
+    single frame, as ale-py's vector env does (the observation returned is the one before that frame).
+    """
+
+    def __init__(self, env: gym.Env, mode: str = "baselines"):
         super().__init__(env)
         assert env.unwrapped.get_action_meanings()[1] == "FIRE"
+        self.mode = mode
 
     def reset(self, **kwargs):
+        if self.mode == "ale":
+            obs, info = self.env.reset(**kwargs)
+            self.env.unwrapped.ale.act(1)
+            return obs, info
         self.env.reset(**kwargs)
         for action in (1, 2):
             obs, _, terminated, truncated, info = self.env.step(action)
@@ -123,20 +131,24 @@ class FireResetEnv(gym.Wrapper):
 
 
 def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_action_probability: float = 0.0,
-                       episodic_life: bool = True, fire_reset: bool = True, clip_rewards: bool = True) -> gym.Env:
+                       episodic_life: bool = True, fire_reset: Optional[str] = "baselines",
+                       clip_rewards: bool = True, render_mode: Optional[str] = None) -> gym.Env:
     """One Atari env as a gymnasium wrapper stack in baselines' order (frames ``[84, 84, 1]`` uint8).
 
     gymnasium's ``AtariPreprocessing`` does NoopReset, MaxAndSkip(4) and WarpFrame (84x84 grayscale,
     INTER_AREA); EpisodicLife, FireReset and sign clipping follow it as in baselines.
+
+    Args:
+        fire_reset: "baselines", "ale" (one FIRE frame, the fast path's behaviour) or None.
     """
-    env = gym.make(env_id, frameskip=1, repeat_action_probability=repeat_action_probability)
+    env = gym.make(env_id, frameskip=1, repeat_action_probability=repeat_action_probability, render_mode=render_mode)
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84,
                                           terminal_on_life_loss=False, grayscale_obs=True,
                                           grayscale_newaxis=True, scale_obs=False)
     if episodic_life:
         env = EpisodicLifeEnv(env)
     if fire_reset and "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
-        env = FireResetEnv(env)
+        env = FireResetEnv(env, mode=fire_reset)
     if clip_rewards:
         env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
     env.reset(seed=seed)

@@ -17,8 +17,7 @@ class GymBatchEnv:
     rewards are not clipped.
     """
 
-    def __init__(self, env_id: str, num_envs: int, seed: int, monitor_path: Optional[str] = None,
-                 env_fns: Optional[list] = None):
+    def __init__(self, env_id: str, num_envs: int, seed: int, env_fns: Optional[list] = None):
         self.env_id = env_id
         self.num_envs = num_envs
         self._seed = seed
@@ -29,7 +28,7 @@ class GymBatchEnv:
             raise ValueError(f"{env_id} has a {type(self._env.single_action_space).__name__} action space; "
                              f"A2C here supports Discrete actions only")
         self.action_space = self._env.single_action_space
-        self._tracker = EpisodeTracker(num_envs, env_id, monitor_path)
+        self._tracker = EpisodeTracker(num_envs)
 
     def reset(self) -> np.ndarray:
         obs, _ = self._env.reset(seed=self._seed)
@@ -42,5 +41,4 @@ class GymBatchEnv:
         return obs, rewards.astype(np.float32), dones, finished
 
     def close(self) -> None:
-        self._tracker.close()
         self._env.close()

@@ -1,14 +1,9 @@
-"""Episode bookkeeping for vectorised envs: raw per-life and full-game scores, and a monitor CSV.
+"""Episode bookkeeping for vectorised envs: raw per-life and full-game scores.
 
 Training may see an episode end at every life loss, but the score people quote is the raw,
 unclipped sum over the whole game (all lives); both are tracked here.
 """
 from __future__ import annotations
-
-import json
-import os
-import time
-from typing import Optional
 
 import numpy as np
 
@@ -17,22 +12,12 @@ class EpisodeTracker:
     """Sums raw rewards per env and reports finished lives and games.
 
     A finished item is a dict ``{"kind": "life" | "game", "r": raw return, "l": agent steps, "env": i}``.
-    Games are also appended to ``monitor_path`` as baselines' Monitor did (``#{json header}`` then ``r,l,t``).
     """
 
-    def __init__(self, num_envs: int, env_id: str, monitor_path: Optional[str] = None):
+    def __init__(self, num_envs: int):
         self.life_return = np.zeros(num_envs, np.float64)
         self.game_return = np.zeros(num_envs, np.float64)
         self.game_length = np.zeros(num_envs, np.int64)
-        self.start_time = time.time()
-        self._monitor = None
-        if monitor_path is not None:
-            os.makedirs(os.path.dirname(os.path.abspath(monitor_path)), exist_ok=True)
-            fresh = not os.path.exists(monitor_path) or os.path.getsize(monitor_path) == 0
-            self._monitor = open(monitor_path, "a", buffering=1)
-            if fresh:
-                self._monitor.write("#" + json.dumps({"t_start": self.start_time, "env_id": env_id}) + "\n")
-                self._monitor.write("r,l,t\n")
 
     def update(self, raw_rewards: np.ndarray, counted: np.ndarray, life_ended: np.ndarray,
                game_ended: np.ndarray) -> list[dict]:
@@ -54,13 +39,6 @@ class EpisodeTracker:
         for env in np.flatnonzero(game_ended):
             game = {"kind": "game", "r": float(self.game_return[env]), "l": int(self.game_length[env]), "env": int(env)}
             finished.append(game)
-            if self._monitor is not None:
-                self._monitor.write(f"{game['r']:g},{game['l']},{time.time() - self.start_time:.3f}\n")
             self.game_return[env] = 0.0
             self.game_length[env] = 0
         return finished
-
-    def close(self) -> None:
-        if self._monitor is not None:
-            self._monitor.close()
-            self._monitor = None

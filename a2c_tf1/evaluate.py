@@ -1,0 +1,87 @@
+"""Play full games with a saved agent, report scores and optionally record a video. Never trains or saves."""
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import numpy as np
+
+from a2c_tf1.agent import Agent
+from a2c_tf1.envs.atari import make_reference_env
+from a2c_tf1.files import atomic_output
+from a2c_tf1.logger import ProgressLine
+
+
+def play_game(agent: Agent, env, nstack: int, deterministic: bool, max_steps: Optional[int],
+              frames: Optional[list]) -> tuple[float, int]:
+    """One full game (all lives) with training's semantics: the frame stack is zeroed at a life loss.
+
+    Returns:
+        (raw score, agent steps).
+    """
+    obs, _ = env.reset()
+    stack = np.zeros(obs.shape[:-1] + (obs.shape[-1] * nstack,), dtype=obs.dtype)
+    score, steps = 0.0, 0
+    while True:
+        stack = np.roll(stack, -obs.shape[-1], axis=-1)
+        stack[..., -obs.shape[-1]:] = obs
+        if frames is not None:
+            frames.append(env.unwrapped.ale.getScreenRGB())
+        batch = stack[None]
+        action = agent.greedy_step(batch)[0] if deterministic else agent.step(batch)[0][0]
+        obs, reward, terminated, truncated, _ = env.step(int(action))
+        score += reward
+        steps += 1
+        if env.unwrapped.ale.game_over() or truncated or (max_steps is not None and steps >= max_steps):
+            return score, steps
+        if terminated:  # a life was lost: training zeroed the stack here too
+            stack[:] = 0
+
+
+def write_video(path: str, frames: list, fps: float) -> None:
+    """mp4 through imageio-ffmpeg's bundled encoder, GIF otherwise; written to a temp file then renamed."""
+    import imageio.v2 as imageio
+
+    with atomic_output(path) as tmp:
+        if path.lower().endswith(".gif"):
+            imageio.mimsave(tmp, frames, duration=1000.0 / fps, loop=0)
+        else:
+            with imageio.get_writer(tmp, fps=fps, macro_block_size=1) as writer:
+                for frame in frames:
+                    writer.append_data(frame)
+
+
+def evaluate(agent: Agent, env_id: str, episodes: int, seed: int, nstack: int, deterministic: bool = False,
+             video_path: Optional[str] = None, max_steps: Optional[int] = None, noop_max: int = 30,
+             stream=None) -> dict:
+    """Play ``episodes`` full games (up to ``noop_max`` random no-op frames at each start).
+
+    The first game is recorded to ``video_path`` (one frame per agent step, played back in real time).
+    """
+    stream = stream or sys.stdout
+    env = make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="ale", clip_rewards=False)
+    progress = ProgressLine(episodes, label="episode")
+    scores, lengths = [], []
+    frames: Optional[list] = [] if video_path else None
+    try:
+        for episode in range(episodes):
+            progress.update(episode)
+            score, steps = play_game(agent, env, nstack, deterministic, max_steps, frames if episode == 0 else None)
+            scores.append(score)
+            lengths.append(steps)
+        progress.update(episodes)
+        progress.clear()
+        # The 2600 draws 60 frames a second and the agent acts every 4th: 15 recorded frames = 1 s of play.
+        fps = 60.0 / 4
+    finally:
+        env.close()
+    if video_path:
+        write_video(video_path, frames, fps)
+    result = {"scores": scores, "lengths": lengths, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+              "min": float(np.min(scores)), "max": float(np.max(scores)), "video_frames": len(frames or [])}
+    stream.write(f"{env_id}: {episodes} games, {'greedy' if deterministic else 'sampled'} actions\n"
+                 f"score {result['mean']:.1f} ± {result['std']:.1f}  (min {result['min']:g}, max {result['max']:g})\n"
+                 f"length {np.mean(lengths):.0f} ± {np.std(lengths):.0f} steps  (min {min(lengths)}, max {max(lengths)})\n")
+    if video_path:
+        stream.write(f"video: {video_path} ({len(frames)} frames at {fps:g} fps)\n")
+    return result
