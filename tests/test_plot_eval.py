@@ -1,0 +1,85 @@
+"""The dashboard command on a fixture run, and evaluation of a freshly saved agent on real Breakout."""
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from a2c_tf1.agent import Agent
+from a2c_tf1.plot import PANELS, draw_dashboard, running_mean
+from a2c_tf1.policies import CnnPolicy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _fixture_run(folder, offset=0.0):
+    os.makedirs(folder)
+    keys = ["nupdates", "total_timesteps"] + [key for key, _, _ in PANELS] + ["eprewmean"]
+    with open(os.path.join(folder, "progress.csv"), "w") as f:
+        f.write(",".join(keys) + "\n")
+        for i in range(1, 21):
+            f.write(",".join(str(i * 8000 if k == "total_timesteps" else i + offset) for k in keys) + "\n")
+    with open(os.path.join(folder, "monitor.csv"), "w") as f:
+        f.write('#{"t_start": 0, "env_id": "X"}\nr,l,t,total_timesteps\n')
+        for i in range(50):
+            f.write(f"{i % 7},{100 + i},{i},{i * 3000}\n")
+
+
+def test_plot_command_writes_a_dashboard_with_one_panel_per_diagnostic(tmp_path):
+    _fixture_run(tmp_path / "run_a")
+    _fixture_run(tmp_path / "run_b", offset=2.0)
+    out = tmp_path / "dash.png"
+    proc = subprocess.run([sys.executable, "-m", "a2c_tf1.plot", str(tmp_path / "run_a"), str(tmp_path / "run_b"),
+                           "-o", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"({1 + len(PANELS)} panels)" in proc.stdout
+    import matplotlib.image
+
+    image = matplotlib.image.imread(out)
+    assert image.shape[0] > 1000 and image.shape[1] > 1000
+    assert draw_dashboard([str(tmp_path / "run_a")], str(tmp_path / "one.png")) == 1 + len(PANELS)
+
+
+def test_plot_command_rejects_a_folder_without_progress(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "a2c_tf1.plot", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "no progress.csv" in proc.stderr
+
+
+def test_running_mean_matches_a_direct_window():
+    values = np.arange(250, dtype=float) % 13
+    expected = [values[max(0, i - 99):i + 1].mean() for i in range(250)]
+    np.testing.assert_allclose(running_mean(values), expected)
+
+
+@pytest.mark.parametrize("video", ["game.gif", "game.mp4"])
+def test_evaluate_writes_a_video_and_leaves_the_checkpoint_untouched(tmp_path, video):
+    models = tmp_path / "models"
+    agent = Agent(CnnPolicy, spaces.Box(0, 255, (84, 84, 1), np.uint8), spaces.Discrete(4), 1, 1, 4, seed=3)
+    save_path = models / "BreakoutNoFrameskip-v4.save"
+    os.makedirs(models)
+    agent.save(str(save_path))
+    before = hashlib.sha256(save_path.read_bytes()).hexdigest()
+    proc = subprocess.run([sys.executable, "run_breakout.py", "--evaluate", "--models-dir", str(models),
+                           "--episodes", "2", "--max-steps", "40", "--video", str(tmp_path / video)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 games" in proc.stdout and "score" in proc.stdout
+    import imageio.v2 as imageio
+
+    frames = list(imageio.get_reader(tmp_path / video))
+    # mp4 keeps every agent step; GIF encoders merge identical consecutive frames into one longer frame.
+    assert (len(frames) == 40 if video.endswith(".mp4") else 0 < len(frames) <= 40)
+    assert frames[0].shape[:2] == (210, 160)
+    assert hashlib.sha256(save_path.read_bytes()).hexdigest() == before
+    assert sorted(os.listdir(models)) == ["BreakoutNoFrameskip-v4.save"]
+
+
+def test_evaluate_without_a_checkpoint_is_one_clear_line(tmp_path):
+    proc = subprocess.run([sys.executable, "run_breakout.py", "--evaluate", "--models-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "no checkpoint at" in errors[0] and "Traceback" not in proc.stderr
