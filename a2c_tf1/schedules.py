@@ -31,7 +31,7 @@ def _double_middle_drop(progress: float) -> float:
     eps1, eps2 = 0.75, 0.25
     remaining = 1.0 - progress
     if remaining < eps1:
-        return eps1 * 0.5 if remaining >= eps2 else eps2 * 0.5
+        return eps1 * 0.1 if remaining >= eps2 else eps2 * 0.5  # sic: baselines drops to 0.075, then 0.125
     return remaining
 
 

@@ -232,7 +232,8 @@ def test_numpy_gradient_reference_matches_finite_differences():
             minus = [q.copy() for q in params]
             plus[i][idx] += h
             minus[i][idx] -= h
-            fd = (np_loss(plus, obs, returns, actions, values) - np_loss(minus, obs, returns, actions, values)) / (2 * h)
+            batch = (obs, returns, actions, values)
+            fd = (np_loss(plus, *batch) - np_loss(minus, *batch)) / (2 * h)
             assert grads[i][idx] == pytest.approx(fd, rel=1e-5, abs=1e-9), (i, idx)
 
 
