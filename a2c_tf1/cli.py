@@ -41,31 +41,28 @@ def _non_negative_int(text: str) -> int:
     return 0 if text.strip() == "0" else _positive_int(text)
 
 
-def _positive_float(text: str) -> float:
+def _float_in_range(text: str, low: float, high: float = math.inf, low_allowed: bool = True) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+    too_low = value < low or (value == low and not low_allowed)
+    if not math.isfinite(value) or too_low or value > high:
+        bounds = f"{'>=' if low_allowed else '>'} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number {bounds}")
     return value
 
 
-def _unit_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return value
+def _positive_float(text: str) -> float:
+    return _float_in_range(text, 0.0, low_allowed=False)
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return value
+    return _float_in_range(text, 0.0)
+
+
+def _unit_float(text: str) -> float:
+    return _float_in_range(text, 0.0, 1.0)
 
 
 # flag -> (config field, type, help)
