@@ -129,7 +129,9 @@ class Agent:
             TrainingDiverged: when a loss or the gradient norm is not finite.
         """
         lr = self.lr_at(timestep + self.nbatch - 1)
-        feed = {self.train_model.X: obs, self.A: actions, self.ADV: returns - values, self.R: returns, self.LR: lr}
+        with np.errstate(all="ignore"):  # values can be inf once training diverged; that is reported below
+            advantages = returns - values
+        feed = {self.train_model.X: obs, self.A: actions, self.ADV: advantages, self.R: returns, self.LR: lr}
         stats, _ = self.sess.run([self.diagnostics, self._train_op], feed)
         stats = {k: float(v) for k, v in stats.items()}
         bad = [k for k, v in stats.items() if not np.isfinite(v)]
@@ -154,8 +156,16 @@ class Agent:
         self.sess.run(ops, dict(zip(self._assign_inputs[:len(ops)], arrays)))
 
     def save(self, path: str) -> None:
-        """Atomically write the weights in the seed's format: a joblib list in variable order."""
-        checkpoint.save_params(path, self.get_params())
+        """Atomically write the weights in the seed's format: a joblib list in variable order.
+
+        Raises:
+            TrainingDiverged: when a weight is NaN or infinite; the file on disk is left as it was.
+        """
+        params = self.get_params()
+        for name, array in zip(self.param_names, params):
+            if not np.all(np.isfinite(array)):
+                raise TrainingDiverged(f"{name} holds NaN or infinite values")
+        checkpoint.save_params(path, params)
 
     def load(self, path: str) -> None:
         """Load weights saved by :meth:`save`, the seed, or the name-keyed dict format.

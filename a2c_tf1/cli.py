@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import sys
@@ -41,13 +40,16 @@ def _non_negative_int(text: str) -> int:
     return 0 if text.strip() == "0" else _positive_int(text)
 
 
+_FLOAT32_MAX = 3.4028234663852886e38  # the graph computes in float32
+
+
 def _float_in_range(text: str, low: float, high: float = math.inf, low_allowed: bool = True) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     too_low = value < low or (value == low and not low_allowed)
-    if not math.isfinite(value) or too_low or value > high:
+    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX or too_low or value > high:
         bounds = f"{'>=' if low_allowed else '>'} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
         raise argparse.ArgumentTypeError(f"{text!r} must be a finite number {bounds}")
     return value

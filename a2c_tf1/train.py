@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import collections
-import os
 import time
 from typing import Optional
 
