@@ -94,15 +94,20 @@ class Agent:
         self.graph.finalize()
         self.sess = tf1.Session(graph=self.graph, config=config)
         self.sess.run(init)
+        # Callables skip session.run's per-call feed/fetch parsing, a measurable share at ~2,000 calls/s.
+        self._step = self.sess.make_callable([self.step_model.a0, self.step_model.v0], [self.step_model.X])
+        self._value = self.sess.make_callable(self.step_model.v0, [self.step_model.X])
+        self._train = self.sess.make_callable(
+            [self.diagnostics, self._train_op], [self.train_model.X, self.A, self.ADV, self.R, self.LR])
 
     # ---- acting -------------------------------------------------------------------------------
     def step(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Sample actions ``[nenvs]`` int32 and values ``[nenvs]`` float32 for observations ``[nenvs, ...]``."""
-        return self.sess.run([self.step_model.a0, self.step_model.v0], {self.step_model.X: obs})
+        return self._step(obs)
 
     def value(self, obs: np.ndarray) -> np.ndarray:
         """``V(obs)``, ``[nenvs]`` float32."""
-        return self.sess.run(self.step_model.v0, {self.step_model.X: obs})
+        return self._value(obs)
 
     def greedy_step(self, obs: np.ndarray) -> np.ndarray:
         """The most probable actions ``[nenvs]`` (for deterministic evaluation)."""
@@ -131,8 +136,7 @@ class Agent:
         lr = self.lr_at(timestep + self.nbatch - 1)
         with np.errstate(all="ignore"):  # values can be inf once training diverged; that is reported below
             advantages = returns - values
-        feed = {self.train_model.X: obs, self.A: actions, self.ADV: advantages, self.R: returns, self.LR: lr}
-        stats, _ = self.sess.run([self.diagnostics, self._train_op], feed)
+        stats, _ = self._train(obs, actions, advantages, returns, lr)
         stats = {k: float(v) for k, v in stats.items()}
         bad = [k for k, v in stats.items() if not np.isfinite(v)]
         if bad:

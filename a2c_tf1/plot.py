@@ -103,6 +103,8 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
         for i, (label, progress, _) in enumerate(runs):
             if key in progress:
                 ax.plot(progress["total_timesteps"] / 1e6, progress[key], color=colors[i % len(colors)], label=label)
+        if key == "explained_variance":
+            ax.set_ylim(-1.05, 1.05)  # the first updates sit far below -1 and would flatten the rest
         if key == "policy_entropy":
             ax.axhline(np.log(4), color="grey", ls="--", lw=1, label="ln 4 (uniform, 4 actions)")
             ax.legend(fontsize=7)

@@ -43,11 +43,13 @@ class Runner:
         self.obs[..., -self.nc:] = obs
 
     def run(self) -> Rollout:
-        mb_obs, mb_rewards, mb_actions, mb_values, mb_dones = [], [], [], [], []
+        # Written env-major from the start ([nenv, nsteps, ...]), so each frame stack is copied once.
+        mb_obs = np.empty((self.nenv, self.nsteps) + self.obs.shape[1:], dtype=self.obs.dtype)
+        mb_rewards, mb_actions, mb_values, mb_dones = [], [], [], []
         episodes = []
-        for _ in range(self.nsteps):
+        for t in range(self.nsteps):
             actions, values = self.agent.step(self.obs)
-            mb_obs.append(np.copy(self.obs))
+            mb_obs[:, t] = self.obs
             mb_actions.append(actions)
             mb_values.append(values)
             obs, rewards, dones, finished = self.env.step(actions)
@@ -57,8 +59,8 @@ class Runner:
             self.update_obs(obs)
             mb_rewards.append(rewards)
             mb_dones.append(dones)
-        # [nsteps, nenv, ...] -> [nenv, nsteps, ...]: env-major, as the train model's placeholders expect.
-        mb_obs = np.asarray(mb_obs, dtype=self.obs.dtype).swapaxes(1, 0).reshape((-1,) + self.obs.shape[1:])
+        # [nsteps, nenv] -> [nenv, nsteps]: env-major, as the train model's placeholders expect.
+        mb_obs = mb_obs.reshape((-1,) + self.obs.shape[1:])
         mb_rewards = np.asarray(mb_rewards, dtype=np.float32).swapaxes(1, 0)
         mb_actions = np.asarray(mb_actions, dtype=np.int32).swapaxes(1, 0)
         mb_values = np.asarray(mb_values, dtype=np.float32).swapaxes(1, 0)
