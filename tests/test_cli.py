@@ -300,3 +300,31 @@ def test_divergence_claim_of_last_good_weights_is_true(tmp_path):
     else:
         assert "no checkpoint was written" in proc.stderr, proc.stderr
         assert not save.exists()
+
+
+# ---- Ctrl-C ------------------------------------------------------------------------------------
+def test_ctrl_c_saves_and_the_same_command_resumes(tmp_path):
+    import signal
+    import time
+
+    from a2c_tf1.checkpoint import load_params as load
+
+    args = [sys.executable, "-m", "a2c_tf1", "--preset", "cartpole", "--num-timesteps", "10000000",
+            "--log-interval", "50", *dirs(tmp_path)]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=CHILD_ENV)
+    progress = tmp_path / "l" / "progress.csv"
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline and (not progress.exists() or progress.read_text().count("\n") < 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 130, err
+    assert "interrupted at timestep" in err and "Run the same command to resume" in err
+    state = load(str(tmp_path / "m" / CARTPOLE) + ".state")
+    assert state["timestep"] > 0
+    assert all(np.all(np.isfinite(a)) for a in load(str(tmp_path / "m" / CARTPOLE)))
+    again = subprocess.run(args[:5] + ["--num-timesteps", str(int(state["timestep"]) + 400)] + args[7:],
+                           cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, env=CHILD_ENV)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming from {tmp_path / 'm' / CARTPOLE} at timestep {int(state['timestep']):,}" in again.stdout
