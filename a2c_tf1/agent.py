@@ -63,6 +63,8 @@ class Agent:
 
             self.step_model = policy(ob_space, ac_space, nenvs, 1, nstack, reuse=False, rng=rng)
             self.train_model = policy(ob_space, ac_space, nenvs, nsteps, nstack, reuse=True, rng=rng)
+            self.recurrent = bool(getattr(policy, "recurrent", False))
+            self.initial_state = self.step_model.initial_state if self.recurrent else None
 
             train_pi = self.train_model.pi
             neglogpac = tf.nn.sparse_softmax_cross_entropy_with_logits(logits=train_pi, labels=self.A)
@@ -95,23 +97,41 @@ class Agent:
         self.sess = tf1.Session(graph=self.graph, config=config)
         self.sess.run(init)
         # Callables skip session.run's per-call feed/fetch parsing, a measurable share at ~2,000 calls/s.
-        self._step = self.sess.make_callable([self.step_model.a0, self.step_model.v0], [self.step_model.X])
-        self._value = self.sess.make_callable(self.step_model.v0, [self.step_model.X])
+        step, train = self.step_model, self.train_model
+        memory = [step.S, step.M] if self.recurrent else []
+        self._step = self.sess.make_callable([step.a0, step.v0] + ([step.snew] if self.recurrent else []),
+                                             [step.X] + memory)
+        self._value = self.sess.make_callable(step.v0, [step.X] + memory)
+        self._logits = self.sess.make_callable([step.pi] + ([step.snew] if self.recurrent else []), [step.X] + memory)
         self._train = self.sess.make_callable(
-            [self.diagnostics, self._train_op], [self.train_model.X, self.A, self.ADV, self.R, self.LR])
+            [self.diagnostics, self._train_op],
+            [train.X, self.A, self.ADV, self.R, self.LR] + ([train.S, train.M] if self.recurrent else []))
 
     # ---- acting -------------------------------------------------------------------------------
-    def step(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sample actions ``[nenvs]`` int32 and values ``[nenvs]`` float32 for observations ``[nenvs, ...]``."""
-        return self._step(obs)
+    def step(self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None):
+        """Sample actions ``[nenvs]`` int32 and values ``[nenvs]`` float32 for observations ``[nenvs, ...]``.
 
-    def value(self, obs: np.ndarray) -> np.ndarray:
-        """``V(obs)``, ``[nenvs]`` float32."""
-        return self._value(obs)
+        Recurrent policies also take the state ``[nenvs, 2*nlstm]`` and the mask ``[nenvs]`` (1 where the
+        previous step ended an episode) and return ``(actions, values, new_state)``.
+        """
+        return self._step(obs, *self._memory(state, mask))
 
-    def greedy_step(self, obs: np.ndarray) -> np.ndarray:
-        """The most probable actions ``[nenvs]`` (for deterministic evaluation)."""
-        return np.argmax(self.sess.run(self.step_model.pi, {self.step_model.X: obs}), axis=1)
+    def value(self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None) -> np.ndarray:
+        """``V(obs)``, ``[nenvs]`` float32 (recurrent policies: given state and mask, as in :meth:`step`)."""
+        return self._value(obs, *self._memory(state, mask))
+
+    def greedy_step(self, obs: np.ndarray, state: Optional[np.ndarray] = None, mask: Optional[np.ndarray] = None):
+        """The most probable actions ``[nenvs]`` (recurrent policies: ``(actions, new_state)``)."""
+        fetched = self._logits(obs, *self._memory(state, mask))
+        actions = np.argmax(fetched[0], axis=1)
+        return (actions, fetched[1]) if self.recurrent else actions
+
+    def _memory(self, state, mask) -> list:
+        if not self.recurrent:
+            return []
+        if state is None or mask is None:
+            raise ValueError("a recurrent policy needs the state and the mask: step(obs, state, mask)")
+        return [state, np.asarray(mask, dtype=np.float32)]
 
     # ---- learning -----------------------------------------------------------------------------
     def lr_at(self, timestep: int) -> float:
@@ -120,7 +140,8 @@ class Agent:
         return learning_rate(self.initial_lr, self.lrschedule, timestep, self.total_timesteps)
 
     def train_with_diagnostics(self, obs: np.ndarray, returns: np.ndarray, actions: np.ndarray,
-                               values: np.ndarray, timestep: int = 0) -> dict:
+                               values: np.ndarray, timestep: int = 0, states: Optional[np.ndarray] = None,
+                               masks: Optional[np.ndarray] = None) -> dict:
         """One RMSProp step on a batch; returns the loss terms, gradient norm (before clipping) and lr.
 
         Args:
@@ -129,6 +150,8 @@ class Agent:
             actions: ``[nbatch]`` actions taken.
             values: ``[nbatch]`` V(s_t) from the step model when the action was taken; ADV = R - V.
             timestep: samples seen before this batch (drives the lr schedule).
+            states, masks: recurrent policies only: the state ``[nenvs, 2*nlstm]`` at the rollout's start
+                and the masks ``[nbatch]``.
 
         Raises:
             TrainingDiverged: when a loss or the gradient norm is not finite.
@@ -136,7 +159,7 @@ class Agent:
         lr = self.lr_at(timestep + self.nbatch - 1)
         with np.errstate(all="ignore"):  # values can be inf once training diverged; that is reported below
             advantages = returns - values
-        stats, _ = self._train(obs, actions, advantages, returns, lr)
+        stats, _ = self._train(obs, actions, advantages, returns, lr, *self._memory(states, masks))
         stats = {k: float(v) for k, v in stats.items()}
         bad = [k for k, v in stats.items() if not np.isfinite(v)]
         if bad:
@@ -145,9 +168,10 @@ class Agent:
         return stats
 
     def train(self, obs: np.ndarray, returns: np.ndarray, actions: np.ndarray, values: np.ndarray,
-              timestep: int = 0) -> tuple[float, float, float]:
+              timestep: int = 0, states: Optional[np.ndarray] = None,
+              masks: Optional[np.ndarray] = None) -> tuple[float, float, float]:
         """One update; returns ``(policy_loss, value_loss, policy_entropy)`` as the seed did."""
-        stats = self.train_with_diagnostics(obs, returns, actions, values, timestep)
+        stats = self.train_with_diagnostics(obs, returns, actions, values, timestep, states, masks)
         return stats["policy_loss"], stats["value_loss"], stats["policy_entropy"]
 
     # ---- checkpoints --------------------------------------------------------------------------

@@ -11,7 +11,8 @@ class TrainConfig:
     env_id: str = "BreakoutNoFrameskip-v4"
     """gymnasium id; ALE ids (``*NoFrameskip-v4``, ``ALE/*-v5``) run on ale-py's C++ vector env."""
     policy: str = "cnn"
-    """cnn (Nature CNN, for Atari frames) or mlp (two tanh layers of 64, for vector observations)."""
+    """cnn (Nature CNN), mlp (two tanh layers of 64), lstm or lnlstm (the CNN, or the MLP for vector
+    observations, then an LSTM of 256, plain or layer-normalised)."""
     num_timesteps: int = 10_000_000
     """environment steps (agent decisions); 10M steps = 40M Atari frames, baselines' budget."""
     nenvs: int = 16
@@ -19,7 +20,7 @@ class TrainConfig:
     nsteps: int = 5
     """steps per env per update, so a batch is nenvs * nsteps."""
     nstack: Optional[int] = None
-    """frames stacked per observation; None means 4 for cnn and 1 for mlp."""
+    """frames stacked per observation; None means 1 for mlp and 4 for the others (baselines)."""
     seed: int = 0
     """seeds the weights, the action sampling and the envs (env i gets seed + i)."""
     lr: float = 7e-4
@@ -51,7 +52,7 @@ class TrainConfig:
 
     def resolved(self) -> "TrainConfig":
         """A copy with the None defaults filled in."""
-        nstack = self.nstack if self.nstack is not None else (4 if self.policy == "cnn" else 1)
+        nstack = self.nstack if self.nstack is not None else (1 if self.policy == "mlp" else 4)
         log_dir = self.log_dir or f"logs/{self.env_id.replace('/', '_')}"
         return dataclasses.replace(self, nstack=nstack, log_dir=log_dir)
 

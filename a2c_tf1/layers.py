@@ -85,3 +85,72 @@ def sample_gumbel_max(logits: tf.Tensor, seed: Optional[int] = None) -> tf.Tenso
     """
     noise = tf1.random_uniform(tf.shape(logits), minval=np.finfo(np.float32).tiny, maxval=1.0, seed=seed)
     return tf.argmax(logits - tf.math.log(-tf.math.log(noise)), axis=1, output_type=tf.int32)
+
+
+# ---- recurrent pieces (baselines' a2c/utils.py of 2017) ----------------------------------------------
+def batch_to_seq(h: tf.Tensor, nenv: int, nsteps: int, flat: bool = False) -> list:
+    """Env-major ``[nenv*nsteps, ...]`` -> list of ``nsteps`` tensors ``[nenv, ...]`` (time-major)."""
+    h = tf.reshape(h, [nenv, nsteps] if flat else [nenv, nsteps, -1])
+    return [tf.squeeze(v, [1]) for v in tf.split(h, nsteps, axis=1)]
+
+
+def seq_to_batch(h: list, flat: bool = False) -> tf.Tensor:
+    """Inverse of :func:`batch_to_seq`: ``nsteps`` x ``[nenv, nh]`` -> ``[nenv*nsteps, nh]`` env-major."""
+    if flat:
+        return tf.reshape(tf.stack(h, axis=1), [-1])
+    return tf.reshape(tf.stack(h, axis=1), [-1, int(h[0].shape[-1])])
+
+
+def _layer_norm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor, eps: float = 1e-5) -> tf.Tensor:
+    """``(x - mean) / sqrt(var + eps) * gain + bias`` over axis 1 of ``[B, n]``.
+
+    Written without ``tf.nn.moments``: TensorFlow's oneDNN rewrite fuses that pattern into a layer-norm
+    kernel whose results differ from this formula (by up to 0.2 in an LSTM state, measured).
+    """
+    centered = x - tf.reduce_mean(x, axis=1, keepdims=True)
+    variance = tf.reduce_mean(tf.square(centered), axis=1, keepdims=True)
+    return centered / tf.sqrt(variance + eps) * gain + bias
+
+
+def lstm(xs: list, ms: list, s: tf.Tensor, scope: str, nh: int, rng: np.random.RandomState,
+         init_scale: float = 1.0, layer_norm: bool = False) -> tuple[list, tf.Tensor]:
+    """Unrolled LSTM (optionally layer-normalised, Ba et al. 2016) over ``len(xs)`` steps.
+
+    Args:
+        xs: ``T`` inputs ``[nenv, nin]``.
+        ms: ``T`` masks ``[nenv]``; 1 where the previous step ended an episode, so the state is zeroed
+            before this step's input is read.
+        s: state ``[nenv, 2*nh]``, cell then hidden.
+        layer_norm: normalise the input and recurrent projections and the cell (baselines' ``lnlstm``).
+
+    Returns:
+        (``T`` outputs ``[nenv, nh]``, final state ``[nenv, 2*nh]``).
+    """
+    nin = int(xs[0].shape[1])
+    with tf1.variable_scope(scope):
+        wx = tf1.get_variable("wx", [nin, nh * 4], initializer=tf1.constant_initializer(orthogonal((nin, nh * 4), init_scale, rng)))
+        if layer_norm:
+            gx = tf1.get_variable("gx", [nh * 4], initializer=tf1.constant_initializer(1.0))
+            bx = tf1.get_variable("bx", [nh * 4], initializer=tf1.constant_initializer(0.0))
+        wh = tf1.get_variable("wh", [nh, nh * 4], initializer=tf1.constant_initializer(orthogonal((nh, nh * 4), init_scale, rng)))
+        if layer_norm:
+            gh = tf1.get_variable("gh", [nh * 4], initializer=tf1.constant_initializer(1.0))
+            bh = tf1.get_variable("bh", [nh * 4], initializer=tf1.constant_initializer(0.0))
+        b = tf1.get_variable("b", [nh * 4], initializer=tf1.constant_initializer(0.0))
+        if layer_norm:
+            gc = tf1.get_variable("gc", [nh], initializer=tf1.constant_initializer(1.0))
+            bc = tf1.get_variable("bc", [nh], initializer=tf1.constant_initializer(0.0))
+    c, h = tf.split(s, 2, axis=1)
+    outputs = []
+    for x, m in zip(xs, ms):
+        keep = 1.0 - tf.expand_dims(m, 1)
+        c, h = c * keep, h * keep
+        if layer_norm:
+            z = _layer_norm(tf.matmul(x, wx), gx, bx) + _layer_norm(tf.matmul(h, wh), gh, bh) + b
+        else:
+            z = tf.matmul(x, wx) + tf.matmul(h, wh) + b
+        i, f, o, u = tf.split(z, 4, axis=1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(u)
+        h = tf.sigmoid(o) * tf.tanh(_layer_norm(c, gc, bc) if layer_norm else c)
+        outputs.append(h)
+    return outputs, tf.concat([c, h], axis=1)

@@ -10,9 +10,31 @@ import numpy as np
 import tensorflow as tf
 from gymnasium import spaces
 
-from a2c_tf1.layers import conv, conv_to_fc, fc, sample_gumbel_max
+from a2c_tf1.layers import batch_to_seq, conv, conv_to_fc, fc, lstm, sample_gumbel_max, seq_to_batch
 
 tf1 = tf.compat.v1
+
+
+def nature_cnn(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
+    """Nature DQN trunk: uint8 ``[B, 84, 84, C]`` -> ``[B, 512]`` (variables c1, c2, c3, fc1)."""
+    h = conv(tf.cast(X, tf.float32) / 255.0, "c1", nf=32, rf=8, stride=4, rng=rng, init_scale=np.sqrt(2))
+    h2 = conv(h, "c2", nf=64, rf=4, stride=2, rng=rng, init_scale=np.sqrt(2))
+    h3 = conv(h2, "c3", nf=64, rf=3, stride=1, rng=rng, init_scale=np.sqrt(2))
+    return fc(conv_to_fc(h3), "fc1", nh=512, rng=rng, init_scale=np.sqrt(2))
+
+
+def mlp_trunk(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
+    """baselines' MLP trunk: ``[B, ...]`` float -> ``[B, 64]`` through two tanh layers (fc1, fc2)."""
+    flat = tf.reshape(X, [int(X.shape[0]), int(np.prod([int(d) for d in X.shape[1:]]))])
+    h1 = fc(flat, "fc1", 64, rng, init_scale=np.sqrt(2), act=tf.tanh)
+    return fc(h1, "fc2", 64, rng, init_scale=np.sqrt(2), act=tf.tanh)
+
+
+def _observation_placeholder(ob_space: spaces.Box, nbatch: int, nstack: int) -> tf.Tensor:
+    """``[nbatch, *frame[:-1], frame[-1]*nstack]``: uint8 for images, float32 for vectors."""
+    shape = (nbatch,) + tuple(ob_space.shape[:-1]) + (ob_space.shape[-1] * nstack,)
+    dtype = tf.uint8 if len(ob_space.shape) == 3 else tf.float32
+    return tf1.placeholder(dtype, shape, name="X")
 
 
 class _FeedForwardPolicy:
@@ -38,16 +60,10 @@ class CnnPolicy(_FeedForwardPolicy):
 
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
                  nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None):
-        nbatch = nenv * nsteps
-        nh, nw, nc = ob_space.shape
-        self.X = tf1.placeholder(tf.uint8, (nbatch, nh, nw, nc * nstack), name="X")
+        self.X = _observation_placeholder(ob_space, nenv * nsteps, nstack)
         rng = rng if rng is not None else np.random.RandomState(0)
         with tf1.variable_scope("model", reuse=reuse):
-            h = conv(tf.cast(self.X, tf.float32) / 255.0, "c1", nf=32, rf=8, stride=4, rng=rng, init_scale=np.sqrt(2))
-            h2 = conv(h, "c2", nf=64, rf=4, stride=2, rng=rng, init_scale=np.sqrt(2))
-            h3 = conv(h2, "c3", nf=64, rf=3, stride=1, rng=rng, init_scale=np.sqrt(2))
-            h4 = fc(conv_to_fc(h3), "fc1", nh=512, rng=rng, init_scale=np.sqrt(2))
-            self._build_heads(h4, ac_space.n, rng)
+            self._build_heads(nature_cnn(self.X, rng), ac_space.n, rng)
 
 
 class MlpPolicy(_FeedForwardPolicy):
@@ -58,15 +74,44 @@ class MlpPolicy(_FeedForwardPolicy):
 
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
                  nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None):
-        nbatch = nenv * nsteps
-        ob_shape = tuple(ob_space.shape[:-1]) + (ob_space.shape[-1] * nstack,)
-        self.X = tf1.placeholder(tf.float32, (nbatch,) + ob_shape, name="X")
+        self.X = _observation_placeholder(ob_space, nenv * nsteps, nstack)
         rng = rng if rng is not None else np.random.RandomState(0)
         with tf1.variable_scope("model", reuse=reuse):
-            flat = tf.reshape(self.X, [nbatch, int(np.prod(ob_shape))])
-            h1 = fc(flat, "fc1", 64, rng, init_scale=np.sqrt(2), act=tf.tanh)
-            h2 = fc(h1, "fc2", 64, rng, init_scale=np.sqrt(2), act=tf.tanh)
-            self._build_heads(h2, ac_space.n, rng)
+            self._build_heads(mlp_trunk(self.X, rng), ac_space.n, rng)
 
 
-POLICIES = {"cnn": CnnPolicy, "mlp": MlpPolicy}
+class LstmPolicy(_FeedForwardPolicy):
+    """baselines' LstmPolicy: trunk -> LSTM(256) -> heads, unrolled over the model's ``nsteps``.
+
+    The trunk is the Nature CNN for image observations and the 2 x 64 tanh MLP otherwise. Placeholders:
+    ``X`` observations ``[nenv*nsteps, ...]`` (env-major), ``M`` masks ``[nenv*nsteps]`` (1 where the
+    previous step ended an episode), ``S`` the state ``[nenv, 2*nlstm]`` at the first of the nsteps.
+    ``snew`` is the state after the last step.
+    """
+
+    recurrent = True
+    layer_norm = False
+
+    def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
+                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None, nlstm: int = 256):
+        nbatch = nenv * nsteps
+        self.X = _observation_placeholder(ob_space, nbatch, nstack)
+        self.M = tf1.placeholder(tf.float32, [nbatch], name="M")
+        self.S = tf1.placeholder(tf.float32, [nenv, 2 * nlstm], name="S")
+        rng = rng if rng is not None else np.random.RandomState(0)
+        with tf1.variable_scope("model", reuse=reuse):
+            latent = nature_cnn(self.X, rng) if len(ob_space.shape) == 3 else mlp_trunk(self.X, rng)
+            xs = batch_to_seq(latent, nenv, nsteps)
+            ms = batch_to_seq(self.M, nenv, nsteps, flat=True)
+            outputs, self.snew = lstm(xs, ms, self.S, "lstm1", nlstm, rng, layer_norm=self.layer_norm)
+            self._build_heads(seq_to_batch(outputs), ac_space.n, rng)
+        self.initial_state = np.zeros((nenv, 2 * nlstm), dtype=np.float32)
+
+
+class LnLstmPolicy(LstmPolicy):
+    """LstmPolicy with baselines' layer-normalised LSTM (``lnlstm``)."""
+
+    layer_norm = True
+
+
+POLICIES = {"cnn": CnnPolicy, "mlp": MlpPolicy, "lstm": LstmPolicy, "lnlstm": LnLstmPolicy}

@@ -1,7 +1,7 @@
 """Rollout collection: numpy only; the agent is called through ``step`` and ``value``."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -19,6 +19,8 @@ class Rollout(NamedTuple):
     actions: np.ndarray
     values: np.ndarray
     episodes: list
+    states: Optional[np.ndarray] = None  # recurrent policies: state [nenv, 2*nlstm] at the rollout's start
+    masks: Optional[np.ndarray] = None  # recurrent policies: [nbatch], 1 where the previous step ended
 
 
 class Runner:
@@ -36,6 +38,8 @@ class Runner:
         self.obs = np.zeros([self.nenv, *frame_shape, self.nc * nstack], dtype=env.observation_space.dtype)
         self.update_obs(env.reset())
         self.dones = np.zeros(self.nenv, dtype=bool)
+        self.recurrent = bool(getattr(agent, "recurrent", False))
+        self.states = agent.initial_state if self.recurrent else None
 
     def update_obs(self, obs: np.ndarray) -> None:
         """Drop the oldest frame and write ``obs`` ``[nenv, H, W, C]`` as the newest."""
@@ -45,10 +49,15 @@ class Runner:
     def run(self) -> Rollout:
         # Written env-major from the start ([nenv, nsteps, ...]), so each frame stack is copied once.
         mb_obs = np.empty((self.nenv, self.nsteps) + self.obs.shape[1:], dtype=self.obs.dtype)
-        mb_rewards, mb_actions, mb_values, mb_dones = [], [], [], []
+        mb_rewards, mb_actions, mb_values, mb_dones, mb_masks = [], [], [], [], []
         episodes = []
+        start_states = self.states
         for t in range(self.nsteps):
-            actions, values = self.agent.step(self.obs)
+            if self.recurrent:
+                mb_masks.append(self.dones)
+                actions, values, self.states = self.agent.step(self.obs, self.states, self.dones)
+            else:
+                actions, values = self.agent.step(self.obs)
             mb_obs[:, t] = self.obs
             mb_actions.append(actions)
             mb_values.append(values)
@@ -65,6 +74,10 @@ class Runner:
         mb_actions = np.asarray(mb_actions, dtype=np.int32).swapaxes(1, 0)
         mb_values = np.asarray(mb_values, dtype=np.float32).swapaxes(1, 0)
         mb_dones = np.asarray(mb_dones, dtype=bool).swapaxes(1, 0)
-        last_values = self.agent.value(self.obs)
+        if self.recurrent:
+            last_values = self.agent.value(self.obs, self.states, self.dones)
+            masks = np.asarray(mb_masks, dtype=np.float32).swapaxes(1, 0).ravel()
+        else:
+            last_values, masks = self.agent.value(self.obs), None
         returns = bootstrapped_returns(mb_rewards, mb_dones, last_values, self.gamma)
-        return Rollout(mb_obs, returns.ravel(), mb_actions.ravel(), mb_values.ravel(), episodes)
+        return Rollout(mb_obs, returns.ravel(), mb_actions.ravel(), mb_values.ravel(), episodes, start_states, masks)

@@ -83,7 +83,8 @@ def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: in
     try:
         while timestep < total_timesteps:
             rollout = runner.run()
-            stats = agent.train_with_diagnostics(rollout.obs, rollout.returns, rollout.actions, rollout.values, timestep)
+            stats = agent.train_with_diagnostics(rollout.obs, rollout.returns, rollout.actions, rollout.values,
+                                                 timestep, rollout.states, rollout.masks)
             timestep += nbatch
             update += 1
             episode_stats.add(rollout.episodes)

@@ -15,11 +15,16 @@ class UnknownEnvError(ValueError):
     """The env id is not registered with gymnasium."""
 
 
+CUE_RECALL_ID = "a2c_tf1/CueRecall-v0"
+
+
 def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
-    """gymnasium's spec for ``env_id`` (ALE ids registered first), or :class:`UnknownEnvError`."""
+    """gymnasium's spec for ``env_id`` (ALE ids and our CueRecall registered first), or :class:`UnknownEnvError`."""
     import ale_py
 
     gym.register_envs(ale_py)
+    if CUE_RECALL_ID not in gym.registry:
+        gym.register(CUE_RECALL_ID, entry_point="a2c_tf1.envs.cue_recall:CueRecallEnv")
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on every env
     try:
         return gym.spec(env_id)
