@@ -36,6 +36,7 @@ class Agent:
         ent_coef, vf_coef, max_grad_norm: loss weights and the global-norm clip of the gradients.
         lr, lrschedule, total_timesteps: the learning rate decays under ``lrschedule`` over ``total_timesteps``.
         alpha, epsilon: RMSProp decay and epsilon (TF1's, inside the square root).
+        optimizer: "rmsprop" (baselines) or "adam" (TF1's defaults besides the learning rate).
         seed: graph-level seed and the seed of the weight initialisation.
         num_threads: TensorFlow intra-op threads (default: all cores).
     """
@@ -43,8 +44,11 @@ class Agent:
     def __init__(self, policy, ob_space: spaces.Box, ac_space: spaces.Discrete, nenvs: int, nsteps: int,
                  nstack: int, ent_coef: float = 0.01, vf_coef: float = 0.5, max_grad_norm: Optional[float] = 0.5,
                  lr: float = 7e-4, alpha: float = 0.99, epsilon: float = 1e-5, total_timesteps: int = int(10e6),
-                 lrschedule: str = "linear", seed: int = 0, num_threads: Optional[int] = None):
+                 lrschedule: str = "linear", seed: int = 0, num_threads: Optional[int] = None,
+                 optimizer: str = "rmsprop"):
         learning_rate(lr, lrschedule, 0, total_timesteps)  # fail early on an unknown schedule
+        if optimizer not in ("rmsprop", "adam"):
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose rmsprop or adam")
         self.nenvs, self.nsteps, self.nstack = nenvs, nsteps, nstack
         self.nbatch = nenvs * nsteps
         self.initial_lr, self.lrschedule, self.total_timesteps = lr, lrschedule, total_timesteps
@@ -79,7 +83,10 @@ class Agent:
             self.grad_norm = tf.linalg.global_norm(grads)
             if max_grad_norm is not None:
                 grads, _ = tf.clip_by_global_norm(grads, max_grad_norm, use_norm=self.grad_norm)
-            self.optimizer = tf1.train.RMSPropOptimizer(learning_rate=self.LR, decay=alpha, epsilon=epsilon)
+            if optimizer == "adam":
+                self.optimizer = tf1.train.AdamOptimizer(learning_rate=self.LR)
+            else:
+                self.optimizer = tf1.train.RMSPropOptimizer(learning_rate=self.LR, decay=alpha, epsilon=epsilon)
             self._train_op = self.optimizer.apply_gradients(list(zip(grads, self.params)))
             self.diagnostics = {
                 "policy_loss": self.pg_loss, "value_loss": self.vf_loss, "policy_entropy": self.entropy,
@@ -87,8 +94,12 @@ class Agent:
             }
 
             self.param_names = [v.op.name for v in self.params]
+            # Every optimizer variable: per-weight slots (RMSProp's rms/momentum, Adam's m/v) and Adam's
+            # beta powers, so a resumed run continues the optimizer exactly.
             self._slots = [(f"{v.op.name}/{name}", self.optimizer.get_slot(v, name))
                            for v in self.params for name in sorted(self.optimizer.get_slot_names())]
+            slot_variables = {id(v) for _, v in self._slots}
+            self._slots += [(v.op.name, v) for v in self.optimizer.variables() if id(v) not in slot_variables]
             assign_targets = list(self.params) + [slot for _, slot in self._slots]
             self._assign_inputs = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in assign_targets]
             self._assign_ops = [v.assign(p) for v, p in zip(assign_targets, self._assign_inputs)]

@@ -77,7 +77,9 @@ _FLAGS = {
     "--seed": ("seed", _non_negative_int, "random seed (default 0)"),
     "--lr": ("lr", _positive_float, "initial learning rate (default 7e-4)"),
     "--lrschedule": ("lrschedule", str, f"lr decay: {', '.join(SCHEDULES)} (default linear)"),
-    "--policy": ("policy", str, "cnn or mlp (default cnn)"),
+    "--policy": ("policy", str, "cnn, mlp, lstm, lnlstm or small-lstm (default cnn)"),
+    "--optimizer": ("optimizer", str, "rmsprop or adam (default rmsprop)"),
+    "--frame": ("frame", str, "Atari frames: nature (84x84) or kungfu42 (default nature)"),
     "--gamma": ("gamma", _unit_float, "discount factor (default 0.99)"),
     "--ent-coef": ("ent_coef", _non_negative_float, "entropy bonus weight (default 0.01)"),
     "--vf-coef": ("vf_coef", _non_negative_float, "value loss weight (default 0.5)"),
@@ -118,6 +120,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
     if config.policy not in POLICIES:
         raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICIES)}")
+    if config.optimizer not in ("rmsprop", "adam"):
+        raise CliError(f"unknown --optimizer {config.optimizer!r}; choose rmsprop or adam")
+    from a2c_tf1.envs import FRAMES
+
+    if config.frame not in FRAMES:
+        raise CliError(f"unknown --frame {config.frame!r}; choose one of {', '.join(FRAMES)}")
     return config
 
 
@@ -130,17 +138,18 @@ def train_command(config: TrainConfig) -> int:
     from a2c_tf1.train import Interrupted, learn
 
     try:
-        env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max)
+        env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max, frame=config.frame)
     except (UnknownEnvError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:
-        if config.policy == "cnn" and len(env.observation_space.shape) != 3:
-            raise CliError(f"the cnn policy needs image observations but {config.env_id} gives shape "
-                           f"{env.observation_space.shape}; use --policy mlp")
+        if config.policy in ("cnn", "small-lstm") and len(env.observation_space.shape) != 3:
+            raise CliError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
+                           f"{env.observation_space.shape}; use --policy mlp or lstm")
         agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, config.nenvs, config.nsteps,
                       config.nstack, ent_coef=config.ent_coef, vf_coef=config.vf_coef,
                       max_grad_norm=config.max_grad_norm, lr=config.lr, alpha=config.alpha, epsilon=config.epsilon,
-                      total_timesteps=config.num_timesteps, lrschedule=config.lrschedule, seed=config.seed)
+                      total_timesteps=config.num_timesteps, lrschedule=config.lrschedule, seed=config.seed,
+                      optimizer=config.optimizer)
         start = 0
         if os.path.exists(config.save_path):
             try:
@@ -179,10 +188,8 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     from a2c_tf1.agent import Agent
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.envs import UnknownEnvError, is_atari
-    from a2c_tf1.evaluate import evaluate
-    from a2c_tf1.envs.atari import FRAME_SHAPE
+    from a2c_tf1.evaluate import evaluate, make_eval_env
     from a2c_tf1.policies import POLICIES
-    from gymnasium import spaces
 
     try:
         atari = is_atari(config.env_id)
@@ -195,17 +202,16 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     if not os.path.exists(config.save_path):
         raise CliError(f"no checkpoint at {config.save_path}; train first (same flags without --evaluate) "
                        f"or point --models-dir at a folder holding {os.path.basename(config.save_path)}")
-    import gymnasium as gym
-
-    n_actions = gym.make(config.env_id).action_space.n
-    agent = Agent(POLICIES[config.policy], spaces.Box(0, 255, FRAME_SHAPE, "uint8"), spaces.Discrete(n_actions),
-                  1, 1, config.nstack, seed=config.seed)
+    env = make_eval_env(config.env_id, config.seed, config.noop_max, config.frame)
+    agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, 1, 1, config.nstack,
+                  seed=config.seed)
     try:
         agent.load(config.save_path)
     except CheckpointError as exc:
+        env.close()
         raise CliError(f"cannot evaluate: {exc}") from None
-    evaluate(agent, config.env_id, args.episodes, config.seed, config.nstack, deterministic=args.deterministic,
-             video_path=args.video, max_steps=args.max_steps, noop_max=config.noop_max)
+    evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
+             video_path=args.video, max_steps=args.max_steps)
     return 0
 
 

@@ -39,6 +39,10 @@ class TrainConfig:
     """RMSProp decay."""
     epsilon: float = 1e-5
     """RMSProp epsilon (inside the square root, as in TF1)."""
+    optimizer: str = "rmsprop"
+    """rmsprop (baselines: decay alpha, epsilon) or adam (TF1 defaults besides lr)."""
+    frame: str = "nature"
+    """Atari frames: nature (84x84 of the screen) or kungfu42 (seed 002: 42x42 of img[60:-30, 5:])."""
     noop_max: int = 30
     """up to this many no-op frames at the start of each Atari game."""
     log_interval: int = 100
@@ -70,8 +74,20 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "breakout": Preset("Breakout with baselines' A2C defaults (published: ~290 at 10M steps)", {}),
-    "pong": Preset("Pong with baselines' A2C defaults (published: ~18.7 at 10M steps)", {"env_id": "PongNoFrameskip-v4"}),
+    "breakout": Preset("Breakout, baselines' A2C settings (published ~290 at 10M steps)", {}),
+    "pong": Preset("Pong, baselines' A2C settings (published ~18.7 at 10M steps)", {"env_id": "PongNoFrameskip-v4"}),
+    "spaceinvaders": Preset(
+        "SpaceInvaders as seed 001: 8 envs, vf_coef 0.25, lr 7e-4 linear, RMSProp .99/1e-5 (target ~600 at 10M)",
+        {"env_id": "SpaceInvadersNoFrameskip-v4", "nenvs": 8, "vf_coef": 0.25}),
+    "assault": Preset("Assault, baselines' A2C settings (seed 003's game list)", {"env_id": "AssaultNoFrameskip-v4"}),
+    "beamrider": Preset("BeamRider, baselines' A2C settings (published ~2469 at 10M steps)",
+                        {"env_id": "BeamRiderNoFrameskip-v4"}),
+    # Seed 002 ran 5 games, rollouts of 10 and Adam, and weighed the squared TD error by 1; our value
+    # loss carries baselines' /2, so vf_coef 2.0 gives the seed's weight.
+    "kungfu-lstm": Preset(
+        "KungFuMaster as seed 002: 42x42 crop, 4 frames, ELU convs + LSTM 256, rollouts of 10, Adam (target >= 10,000)",
+        {"env_id": "KungFuMasterNoFrameskip-v4", "policy": "small-lstm", "frame": "kungfu42", "nenvs": 5,
+         "nsteps": 10, "optimizer": "adam", "lr": 1e-3, "lrschedule": "constant", "vf_coef": 2.0}),
     "cartpole": Preset("CartPole-v1 with the MLP policy; last-20 mean >= 195 within 150k steps",
                        {"env_id": "CartPole-v1", "policy": "mlp", "nenvs": 8, "num_timesteps": 150_000,
                         "lr": 2e-3, "lrschedule": "constant", "log_interval": 250, "save_interval": 1000}),

@@ -21,6 +21,7 @@ def play_game(agent: Agent, env, nstack: int, deterministic: bool, max_steps: Op
     """
     obs, _ = env.reset()
     stack = np.zeros(obs.shape[:-1] + (obs.shape[-1] * nstack,), dtype=obs.dtype)
+    state, mask = agent.initial_state, np.zeros(1, np.float32)  # recurrent policies only
     score, steps = 0.0, 0
     while True:
         stack = np.roll(stack, -obs.shape[-1], axis=-1)
@@ -28,8 +29,15 @@ def play_game(agent: Agent, env, nstack: int, deterministic: bool, max_steps: Op
         if frames is not None:
             frames.append(env.unwrapped.ale.getScreenRGB())
         batch = stack[None]
-        action = agent.greedy_step(batch)[0] if deterministic else agent.step(batch)[0][0]
-        obs, reward, terminated, truncated, _ = env.step(int(action))
+        if agent.recurrent:
+            if deterministic:
+                actions, state = agent.greedy_step(batch, state, mask)
+            else:
+                actions, _, state = agent.step(batch, state, mask)
+        else:
+            actions = agent.greedy_step(batch) if deterministic else agent.step(batch)[0]
+        obs, reward, terminated, truncated, _ = env.step(int(actions[0]))
+        mask = np.array([float(terminated)], np.float32)
         score += reward
         steps += 1
         if env.unwrapped.ale.game_over() or truncated or (max_steps is not None and steps >= max_steps):
@@ -51,15 +59,22 @@ def write_video(path: str, frames: list, fps: float) -> None:
                     writer.append_data(frame)
 
 
-def evaluate(agent: Agent, env_id: str, episodes: int, seed: int, nstack: int, deterministic: bool = False,
-             video_path: Optional[str] = None, max_steps: Optional[int] = None, noop_max: int = 30,
-             stream=None) -> dict:
+def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "nature"):
+    """One env with training's semantics and raw (unclipped) rewards; ``observation_space`` is one frame."""
+    if frame == "kungfu42":
+        from a2c_tf1.envs.atari import make_kungfu42_env
+
+        return make_kungfu42_env(env_id, seed, noop_max, clip_rewards=False)
+    return make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="ale", clip_rewards=False)
+
+
+def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, deterministic: bool = False,
+             video_path: Optional[str] = None, max_steps: Optional[int] = None, stream=None) -> dict:
     """Play ``episodes`` full games (up to ``noop_max`` random no-op frames at each start).
 
     The first game is recorded to ``video_path`` (one frame per agent step, played back in real time).
     """
     stream = stream or sys.stdout
-    env = make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="ale", clip_rewards=False)
     progress = ProgressLine(episodes, label="episode")
     scores, lengths = [], []
     frames: Optional[list] = [] if video_path else None

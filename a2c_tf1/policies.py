@@ -30,6 +30,14 @@ def mlp_trunk(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
     return fc(h1, "fc2", 64, rng, init_scale=np.sqrt(2), act=tf.tanh)
 
 
+def elu_cnn_42(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
+    """Seed 002's trunk: uint8 ``[B, 42, 42, C]`` -> three 32-filter 3x3 stride-2 ELU convs -> dense 256 ReLU."""
+    h = tf.cast(X, tf.float32) / 255.0
+    for name in ("c1", "c2", "c3"):
+        h = conv(h, name, nf=32, rf=3, stride=2, rng=rng, init_scale=np.sqrt(2), act=tf.nn.elu)
+    return fc(conv_to_fc(h), "fc1", nh=256, rng=rng, init_scale=np.sqrt(2))
+
+
 def _observation_placeholder(ob_space: spaces.Box, nbatch: int, nstack: int) -> tf.Tensor:
     """``[nbatch, *frame[:-1], frame[-1]*nstack]``: uint8 for images, float32 for vectors."""
     shape = (nbatch,) + tuple(ob_space.shape[:-1]) + (ob_space.shape[-1] * nstack,)
@@ -91,6 +99,7 @@ class LstmPolicy(_FeedForwardPolicy):
 
     recurrent = True
     layer_norm = False
+    trunk = None  # None: Nature CNN for images, MLP for vectors
 
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
                  nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None, nlstm: int = 256):
@@ -100,7 +109,8 @@ class LstmPolicy(_FeedForwardPolicy):
         self.S = tf1.placeholder(tf.float32, [nenv, 2 * nlstm], name="S")
         rng = rng if rng is not None else np.random.RandomState(0)
         with tf1.variable_scope("model", reuse=reuse):
-            latent = nature_cnn(self.X, rng) if len(ob_space.shape) == 3 else mlp_trunk(self.X, rng)
+            trunk = self.trunk or (nature_cnn if len(ob_space.shape) == 3 else mlp_trunk)
+            latent = trunk(self.X, rng)
             xs = batch_to_seq(latent, nenv, nsteps)
             ms = batch_to_seq(self.M, nenv, nsteps, flat=True)
             outputs, self.snew = lstm(xs, ms, self.S, "lstm1", nlstm, rng, layer_norm=self.layer_norm)
@@ -114,4 +124,11 @@ class LnLstmPolicy(LstmPolicy):
     layer_norm = True
 
 
-POLICIES = {"cnn": CnnPolicy, "mlp": MlpPolicy, "lstm": LstmPolicy, "lnlstm": LnLstmPolicy}
+class SmallLstmPolicy(LstmPolicy):
+    """Seed 002's recurrent net for 42x42 frames: :func:`elu_cnn_42` -> LSTM(256) -> heads."""
+
+    trunk = staticmethod(elu_cnn_42)
+
+
+POLICIES = {"cnn": CnnPolicy, "mlp": MlpPolicy, "lstm": LstmPolicy, "lnlstm": LnLstmPolicy,
+            "small-lstm": SmallLstmPolicy}

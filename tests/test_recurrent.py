@@ -103,3 +103,31 @@ def test_lstm_checkpoint_holds_the_lstm_weights(tmp_path):
     other.load(str(tmp_path / "x.save"))
     for a, b in zip(agent.get_params(), other.get_params()):
         np.testing.assert_array_equal(a, b)
+
+
+def _cue_recall_success(policy, steps=150_000, seed=0):
+    """Success rate over the last 500 games of the built-in cue-recall task (cue at step 0, answer at 4)."""
+    import io
+
+    from a2c_tf1.envs import CUE_RECALL_ID, make_vec_env
+    from a2c_tf1.logger import Logger
+    from a2c_tf1.train import learn
+
+    nenvs, nsteps = 16, 5  # one game is 5 steps, so each rollout holds one whole game per env
+    env = make_vec_env(CUE_RECALL_ID, nenvs, seed)
+    agent = Agent(policy, env.observation_space, env.action_space, nenvs, nsteps, 1, lr=2e-3,
+                  lrschedule="constant", total_timesteps=steps, seed=seed)
+    log_dir = __import__("tempfile").mkdtemp()
+    logger = Logger(log_dir, stream=io.StringIO(), tensorboard=False)
+    learn(agent, env, steps, logger, nsteps=nsteps, nstack=1, log_interval=10**9)
+    logger.close()
+    env.close()
+    scores = np.genfromtxt(f"{log_dir}/monitor.csv", delimiter=",", skip_header=2)[:, 0]
+    return scores[-500:].mean()
+
+
+def test_lstm_remembers_the_cue_and_the_feed_forward_policy_cannot():
+    from a2c_tf1.policies import MlpPolicy
+
+    assert _cue_recall_success(LstmPolicy) >= 0.9
+    assert 0.4 <= _cue_recall_success(MlpPolicy) <= 0.6  # chance is 0.5 with two cues

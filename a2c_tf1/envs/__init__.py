@@ -39,10 +39,27 @@ def is_atari(env_id: str) -> bool:
     return str(env_spec(env_id).entry_point).startswith("ale_py")
 
 
-def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30) -> VecEnv:
-    """Build ``num_envs`` envs seeded ``seed, seed+1, ...`` (baselines: ``seed + rank``)."""
+FRAMES = ("nature", "kungfu42")
+
+
+def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, frame: str = "nature") -> VecEnv:
+    """Build ``num_envs`` envs seeded ``seed, seed+1, ...`` (baselines: ``seed + rank``).
+
+    ``frame`` picks the Atari frames: "nature" (84x84 of the whole screen, ale-py's C++ vector env) or
+    "kungfu42" (seed 002's 42x42 of a crop, through gymnasium wrappers, since the C++ env cannot crop).
+    """
     spec = env_spec(env_id)
-    if str(spec.entry_point).startswith("ale_py"):
+    atari = str(spec.entry_point).startswith("ale_py")
+    if frame not in FRAMES:
+        raise ValueError(f"unknown frame {frame!r}; choose one of {', '.join(FRAMES)}")
+    if frame == "kungfu42":
+        if not atari:
+            raise ValueError(f"the kungfu42 frames are Atari frames; {env_id} is not an ALE id")
+        from a2c_tf1.envs.atari import make_kungfu42_env
+
+        fns = [lambda: make_kungfu42_env(env_id, seed, noop_max) for _ in range(num_envs)]
+        return GymBatchEnv(env_id, num_envs, seed, env_fns=fns)
+    if atari:
         return AtariVecEnv(env_id, spec.kwargs["game"], num_envs, seed, noop_max=noop_max,
                            repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0),
                            max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108000))

@@ -24,8 +24,6 @@ from gymnasium import spaces
 
 from a2c_tf1.envs.monitor import EpisodeTracker
 
-FRAME_SHAPE = (84, 84, 1)
-
 
 class AtariVecEnv:
     """``nenv`` Atari games stepped by ale-py's C++ vector env, in baselines' semantics.
@@ -128,6 +126,38 @@ class FireResetEnv(gym.Wrapper):
             if terminated or truncated:
                 self.env.reset(**kwargs)
         return obs, info
+
+
+class CropResizeFrame(gym.ObservationWrapper):
+    """Crop the full grayscale frame ``[210, 160, 1]`` and resize the crop (INTER_AREA) to ``size``."""
+
+    def __init__(self, env: gym.Env, rows: slice, cols: slice, size: tuple[int, int]):
+        super().__init__(env)
+        self.rows, self.cols, self.size = rows, cols, size
+        self.observation_space = spaces.Box(0, 255, size + (1,), np.uint8)
+
+    def observation(self, frame: np.ndarray) -> np.ndarray:
+        import cv2
+
+        crop = np.ascontiguousarray(frame[self.rows, self.cols, 0])
+        return cv2.resize(crop, self.size[::-1], interpolation=cv2.INTER_AREA)[:, :, None]
+
+
+def make_kungfu42_env(env_id: str, seed: int, noop_max: int = 30, clip_rewards: bool = True) -> gym.Env:
+    """Seed 002's frames: grayscale ``img[60:-30, 5:]`` of the full frame resized to 42x42, in baselines'
+    wrapper order (NoopReset, MaxAndSkip(4), EpisodicLife, FireReset when the game has FIRE, sign-clipped rewards)."""
+    spec = gym.spec(env_id)
+    env = gym.make(env_id, frameskip=1, repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0))
+    env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=(160, 210),
+                                          grayscale_obs=True, grayscale_newaxis=True, scale_obs=False)
+    env = CropResizeFrame(env, slice(60, -30), slice(5, None), (42, 42))
+    env = EpisodicLifeEnv(env)
+    if "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
+        env = FireResetEnv(env)
+    if clip_rewards:
+        env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
+    env.reset(seed=seed)
+    return env
 
 
 def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_action_probability: float = 0.0,
