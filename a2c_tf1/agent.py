@@ -10,6 +10,7 @@ import tensorflow as tf
 from gymnasium import spaces
 
 from a2c_tf1 import checkpoint
+from a2c_tf1.config import OPTIMIZERS
 from a2c_tf1.layers import cat_entropy
 from a2c_tf1.schedules import learning_rate
 
@@ -47,8 +48,8 @@ class Agent:
                  lrschedule: str = "linear", seed: int = 0, num_threads: Optional[int] = None,
                  optimizer: str = "rmsprop"):
         learning_rate(lr, lrschedule, 0, total_timesteps)  # fail early on an unknown schedule
-        if optimizer not in ("rmsprop", "adam"):
-            raise ValueError(f"unknown optimizer {optimizer!r}; choose rmsprop or adam")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         self.nenvs, self.nsteps, self.nstack = nenvs, nsteps, nstack
         self.nbatch = nenvs * nsteps
         self.initial_lr, self.lrschedule, self.total_timesteps = lr, lrschedule, total_timesteps

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Optional
 
-from a2c_tf1.config import PRESETS, TrainConfig
+from a2c_tf1.config import OPTIMIZERS, PRESETS, TrainConfig
 from a2c_tf1.schedules import SCHEDULES
 
 
@@ -120,8 +120,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
     if config.policy not in POLICIES:
         raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICIES)}")
-    if config.optimizer not in ("rmsprop", "adam"):
-        raise CliError(f"unknown --optimizer {config.optimizer!r}; choose rmsprop or adam")
+    if config.optimizer not in OPTIMIZERS:
+        raise CliError(f"unknown --optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     from a2c_tf1.envs import FRAMES
 
     if config.frame not in FRAMES:

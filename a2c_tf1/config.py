@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 
+OPTIMIZERS = ("rmsprop", "adam")
+
+
 @dataclass
 class TrainConfig:
     env_id: str = "BreakoutNoFrameskip-v4"

@@ -10,6 +10,7 @@ from a2c_tf1.agent import Agent
 from a2c_tf1.envs.atari import make_reference_env
 from a2c_tf1.files import atomic_output
 from a2c_tf1.logger import ProgressLine
+from a2c_tf1.runner import push_frame
 
 
 def play_game(agent: Agent, env, nstack: int, deterministic: bool, max_steps: Optional[int],
@@ -24,8 +25,7 @@ def play_game(agent: Agent, env, nstack: int, deterministic: bool, max_steps: Op
     state, mask = agent.initial_state, np.zeros(1, np.float32)  # recurrent policies only
     score, steps = 0.0, 0
     while True:
-        stack = np.roll(stack, -obs.shape[-1], axis=-1)
-        stack[..., -obs.shape[-1]:] = obs
+        stack = push_frame(stack, obs)
         if frames is not None:
             frames.append(env.unwrapped.ale.getScreenRGB())
         batch = stack[None]

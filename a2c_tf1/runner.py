@@ -8,6 +8,14 @@ import numpy as np
 from a2c_tf1.returns import bootstrapped_returns
 
 
+def push_frame(stack: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Drop the oldest frame of ``stack`` ``[..., C*nstack]`` and append ``frame`` ``[..., C]`` as the newest."""
+    nc = frame.shape[-1]
+    stack = np.roll(stack, shift=-nc, axis=-1)
+    stack[..., -nc:] = frame
+    return stack
+
+
 class Rollout(NamedTuple):
     """One batch, env-major (row ``e * nsteps + t`` is env e at step t).
 
@@ -43,8 +51,7 @@ class Runner:
 
     def update_obs(self, obs: np.ndarray) -> None:
         """Drop the oldest frame and write ``obs`` ``[nenv, H, W, C]`` as the newest."""
-        self.obs = np.roll(self.obs, shift=-self.nc, axis=-1)
-        self.obs[..., -self.nc:] = obs
+        self.obs = push_frame(self.obs, obs)
 
     def run(self) -> Rollout:
         # Written env-major from the start ([nenv, nsteps, ...]), so each frame stack is copied once.

@@ -1,7 +1,6 @@
 """Recurrent policies: the unrolled train model against the step model, masks, LnLSTM against numpy."""
 import numpy as np
 import pytest
-import tensorflow as tf
 from gymnasium import spaces
 
 from a2c_tf1.agent import Agent

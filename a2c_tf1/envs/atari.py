@@ -151,9 +151,16 @@ def make_kungfu42_env(env_id: str, seed: int, noop_max: int = 30, clip_rewards: 
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=(160, 210),
                                           grayscale_obs=True, grayscale_newaxis=True, scale_obs=False)
     env = CropResizeFrame(env, slice(60, -30), slice(5, None), (42, 42))
-    env = EpisodicLifeEnv(env)
-    if "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
-        env = FireResetEnv(env)
+    return _baselines_wrappers(env, seed, episodic_life=True, fire_reset="baselines", clip_rewards=clip_rewards)
+
+
+def _baselines_wrappers(env: gym.Env, seed: int, *, episodic_life: bool, fire_reset: Optional[str],
+                        clip_rewards: bool) -> gym.Env:
+    """The part of baselines' stack above the frame processing: EpisodicLife, FireReset, sign clipping."""
+    if episodic_life:
+        env = EpisodicLifeEnv(env)
+    if fire_reset and "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
+        env = FireResetEnv(env, mode=fire_reset)
     if clip_rewards:
         env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
     env.reset(seed=seed)
@@ -175,11 +182,5 @@ def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_act
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84,
                                           terminal_on_life_loss=False, grayscale_obs=True,
                                           grayscale_newaxis=True, scale_obs=False)
-    if episodic_life:
-        env = EpisodicLifeEnv(env)
-    if fire_reset and "FIRE" in env.unwrapped.get_action_meanings()[1:2]:
-        env = FireResetEnv(env, mode=fire_reset)
-    if clip_rewards:
-        env = gym.wrappers.TransformReward(env, lambda r: float(np.sign(r)))
-    env.reset(seed=seed)
-    return env
+    return _baselines_wrappers(env, seed, episodic_life=episodic_life, fire_reset=fire_reset,
+                               clip_rewards=clip_rewards)
