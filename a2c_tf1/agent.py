@@ -19,6 +19,9 @@ tf1.disable_eager_execution()
 tf.get_logger().setLevel("ERROR")  # TF1 optimizers print deprecation notices on every graph build
 
 STATE_SUFFIX = ".state"
+# Keys of a .state file besides the optimizer slots and "timestep".
+WEIGHTS_PREFIX = "weights/"
+WEIGHTS_FINGERPRINT = "weights_sha256"
 
 
 class TrainingDiverged(RuntimeError):
@@ -195,17 +198,52 @@ class Agent:
         ops = self._assign_ops[:count] if not with_slots else self._assign_ops
         self.sess.run(ops, dict(zip(self._assign_inputs[:len(ops)], arrays)))
 
+    def _finite_snapshot(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The weights and the optimizer variables, read in one session call (one moment).
+
+        Raises:
+            TrainingDiverged: when a weight is NaN or infinite.
+        """
+        params, slots = self.sess.run([self.params, [slot for _, slot in self._slots]])
+        for name, array in zip(self.param_names, params):
+            if not np.all(np.isfinite(array)):
+                raise TrainingDiverged(f"{name} holds NaN or infinite values")
+        return params, slots
+
     def save(self, path: str) -> None:
         """Atomically write the weights in the seed's format: a joblib list in variable order.
 
         Raises:
             TrainingDiverged: when a weight is NaN or infinite; the file on disk is left as it was.
         """
-        params = self.get_params()
-        for name, array in zip(self.param_names, params):
-            if not np.all(np.isfinite(array)):
-                raise TrainingDiverged(f"{name} holds NaN or infinite values")
+        checkpoint.save_params(path, self._finite_snapshot()[0])
+
+    def save_checkpoint(self, path: str, timestep: int) -> None:
+        """Write ``<path>.state``, then ``<path>``, from one reading of the weights and slots.
+
+        Why this order makes every pair on disk consistent: each file is replaced atomically, and the
+        ``.state`` is self-sufficient (timestep, slots, a copy of the weights and their fingerprint). A
+        stop at any point leaves either both files of this moment, or this moment's ``.state`` beside an
+        earlier ``.save`` (the fingerprints differ, and :meth:`resume` takes the weights from the newer
+        ``.state``), or both files of the previous moment. The ``.save`` itself stays in the seed's format.
+
+        Raises:
+            TrainingDiverged: when a weight is NaN or infinite; neither file is touched.
+        """
+        params, slots = self._finite_snapshot()
+        self._write_state(path, timestep, params, slots)
         checkpoint.save_params(path, params)
+
+    def save_training_state(self, path: str, timestep: int) -> None:
+        """Write ``<path>.state`` alone (see :meth:`save_checkpoint`, which also writes the weights)."""
+        self._write_state(path, timestep, *self._finite_snapshot())
+
+    def _write_state(self, path: str, timestep: int, params: list, slots: list) -> None:
+        state = dict(zip([name for name, _ in self._slots], slots))
+        state["timestep"] = np.array(timestep, np.int64)
+        state[WEIGHTS_FINGERPRINT] = checkpoint.fingerprint(params)
+        state.update({WEIGHTS_PREFIX + name: array for name, array in zip(self.param_names, params)})
+        checkpoint.save_params(path + STATE_SUFFIX, state)
 
     def load(self, path: str) -> None:
         """Load weights saved by :meth:`save`, the seed, or the name-keyed dict format.
@@ -217,24 +255,64 @@ class Agent:
         shapes = [tuple(v.shape.as_list()) for v in self.params]
         self._assign(checkpoint.match_to_variables(loaded, self.param_names, shapes, path), with_slots=False)
 
-    def save_training_state(self, path: str, timestep: int) -> None:
-        """Write ``<path>.state``: RMSProp slots and the timestep, for an exact resume."""
-        state = dict(zip([name for name, _ in self._slots], self.sess.run([slot for _, slot in self._slots])))
-        state["timestep"] = np.array(timestep, np.int64)
-        checkpoint.save_params(path + STATE_SUFFIX, state)
+    def resume(self, path: str) -> tuple[int, str]:
+        """Load the newest consistent moment of ``<path>`` and ``<path>.state``.
+
+        Returns:
+            ``(timestep, note)``: the timestep to continue from (0 without a ``.state``) and a one-line note,
+            empty unless the weights came from the ``.state`` because the ``.save`` is older or missing.
+
+        Raises:
+            checkpoint.CheckpointError: a bad or unfitting file, or a missing ``.save`` beside a ``.state``
+                that holds no weights (the older format).
+        """
+        if os.path.exists(path):
+            self.load(path)
+        elif not os.path.exists(path + STATE_SUFFIX):
+            raise checkpoint.CheckpointError(f"no checkpoint at {path}")
+        return self._restore_state(path, have_weights=os.path.exists(path))
 
     def load_training_state(self, path: str) -> int:
-        """Restore the optimizer slots from ``<path>.state`` and return the timestep (0 if absent)."""
-        if not os.path.exists(path + STATE_SUFFIX):
-            return 0
-        state = checkpoint.load_params(path + STATE_SUFFIX)
+        """Restore the optimizer slots from ``<path>.state`` and return the timestep (0 if absent).
+
+        Call it after :meth:`load`. If the ``.state`` was written for other weights than the loaded ones
+        (a stop between the two writes of :meth:`save_checkpoint`), its own copy of the weights is loaded.
+        """
+        return self._restore_state(path, have_weights=True)[0]
+
+    def _restore_state(self, path: str, have_weights: bool) -> tuple[int, str]:
+        state_path = path + STATE_SUFFIX
+        if not os.path.exists(state_path):
+            return 0, ""
+        state = checkpoint.load_params(state_path)
+        if not isinstance(state, dict):
+            raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+        with_weights = WEIGHTS_FINGERPRINT in state  # older .state files hold slots and timestep only
         names = [name for name, _ in self._slots] + ["timestep"]
         shapes = [tuple(slot.shape.as_list()) for _, slot in self._slots] + [()]
-        if not isinstance(state, dict):
-            raise checkpoint.CheckpointError(f"{path + STATE_SUFFIX} is not a training-state file")
-        arrays = checkpoint.match_to_variables(state, names, shapes, path + STATE_SUFFIX)
-        self._assign(self.get_params() + arrays[:-1], with_slots=True)
-        return int(arrays[-1])
+        if with_weights:
+            names += [WEIGHTS_FINGERPRINT] + [WEIGHTS_PREFIX + name for name in self.param_names]
+            shapes += [(32,)] + [tuple(v.shape.as_list()) for v in self.params]
+        elif not have_weights:
+            raise checkpoint.CheckpointError(
+                f"{path} is missing and {state_path} holds no weights; move {state_path} away to start afresh")
+        arrays = checkpoint.match_to_variables(state, names, shapes, state_path)
+        nslots = len(self._slots)
+        slots, timestep = arrays[:nslots], int(arrays[nslots])
+        if not with_weights:  # older format, written after its .save: trusted as before
+            self._assign(self.get_params() + slots, with_slots=True)
+            return timestep, ""
+        fingerprint, weights = arrays[nslots + 1], arrays[nslots + 2:]
+        if not np.array_equal(checkpoint.fingerprint(weights), fingerprint):
+            raise checkpoint.CheckpointError(f"{state_path}: its weights do not match their fingerprint (damaged file)")
+        note = ""
+        if not have_weights:
+            note = f"{path} is missing; resuming from the weights saved in {state_path}"
+        elif not np.array_equal(checkpoint.fingerprint(self.get_params()), fingerprint):
+            note = (f"{path} is older than {state_path} (a stop between their writes); "
+                    f"resuming from the weights saved in {state_path}")
+        self._assign(weights + slots, with_slots=True)
+        return timestep, note
 
     def close(self) -> None:
         self.sess.close()

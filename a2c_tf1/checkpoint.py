@@ -7,6 +7,7 @@ allow-list of numpy/joblib globals and refuses every other import before it happ
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from typing import Any, Union
@@ -141,3 +142,17 @@ def match_to_variables(loaded: ArraysOrDict, names: list[str], shapes: list[tupl
                 f"{path}: variable {name} has shape {tuple(array.shape)} in the file but {tuple(shape)} in the model "
                 f"(another game's action count or another --policy?)")
     return arrays
+
+
+def fingerprint(arrays: list) -> np.ndarray:
+    """sha256 over the arrays in order: each one's dtype, shape and bytes; ``uint8[32]``.
+
+    Two lists share a fingerprint only if they hold the same values with the same dtypes and shapes in
+    the same order, so it tells whether a ``.save`` holds the very weights a ``.state`` was written with.
+    """
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(array.tobytes())
+    return np.frombuffer(digest.digest(), np.uint8).copy()

@@ -481,3 +481,123 @@ def test_load_training_state_rejects_a_corrupt_state(fresh, tmp_path):
         f.write(b"\x00garbage")
     with pytest.raises(CheckpointError, match="truncated or not a joblib checkpoint"):
         fresh.load_training_state(path)
+
+
+# ---- the .save / .state pair -------------------------------------------------------------------
+# save_checkpoint writes <path>.state (timestep, slots, a copy of the weights, their fingerprint) and then
+# <path>. A stop between the two writes leaves a new .state beside an old .save; resume must take the
+# weights, the slots and the timestep all from the .state's moment.
+
+@pytest.fixture()
+def trained(saved, fresh):
+    """An agent trained one update (moment A), and the same agent after one more update (moment B)."""
+    agent = make_agent(seed=0)
+    reset_fresh(fresh, saved[2])
+    try:
+        agent.train(*batch(3), timestep=0)
+        yield agent
+    finally:
+        agent.close()
+        reset_fresh(fresh, saved[2])
+
+
+def _moment(agent: Agent) -> tuple[list, dict]:
+    return agent.get_params(), _slot_values(agent)
+
+
+def _assert_moment(agent: Agent, moment: tuple[list, dict]) -> None:
+    params, slots = moment
+    assert_params_equal(agent.get_params(), params)
+    for name, value in _slot_values(agent).items():
+        assert np.array_equal(value, slots[name]), name
+
+
+def test_checkpoint_pair_is_exact_and_save_keeps_the_seed_format(trained, fresh, tmp_path):
+    path = str(tmp_path / "agent.save")
+    trained.save_checkpoint(path, 1000)
+    moment = _moment(trained)
+    content = joblib.load(path)
+    assert type(content) is list and len(content) == 12  # nothing added to the .save
+    assert fresh.resume(path) == (1000, "")
+    _assert_moment(fresh, moment)
+
+
+def test_stop_between_the_two_writes_resumes_from_one_moment(trained, fresh, tmp_path, monkeypatch):
+    path = str(tmp_path / "agent.save")
+    trained.save_checkpoint(path, 1000)  # moment A, complete
+    weights_a = checkpoint.load_params(path)
+    trained.train(*batch(4), timestep=1000)
+    moment_b = _moment(trained)
+    assert not np.array_equal(moment_b[0][0], weights_a[0])
+
+    real_save_params = checkpoint.save_params
+    written = []
+
+    def killed_on_the_second_write(target, arrays):
+        if written:
+            raise KeyboardInterrupt("killed between the two writes (simulated)")
+        written.append(target)
+        real_save_params(target, arrays)
+
+    monkeypatch.setattr(checkpoint, "save_params", killed_on_the_second_write)
+    with pytest.raises(KeyboardInterrupt):
+        trained.save_checkpoint(path, 1004)  # moment B: only one of the two files gets written
+    monkeypatch.undo()
+    assert written == [path + ".state"]  # the .state goes first
+    assert_params_equal(checkpoint.load_params(path), weights_a)  # the .save still holds moment A
+
+    timestep, note = fresh.resume(path)
+    assert timestep == 1004
+    assert "older than" in note and path + ".state" in note
+    _assert_moment(fresh, moment_b)  # weights, slots and timestep of moment B together
+
+
+def test_missing_save_resumes_from_the_state(trained, fresh, tmp_path):
+    path = str(tmp_path / "agent.save")
+    trained.save_checkpoint(path, 1000)
+    os.unlink(path)  # a first save stopped before its .save was written
+    timestep, note = fresh.resume(path)
+    assert timestep == 1000 and "missing" in note
+    _assert_moment(fresh, _moment(trained))
+
+
+def test_older_state_format_keeps_its_behaviour(trained, fresh, tmp_path):
+    """A .state without fingerprint (written after its .save): weights from the .save, slots from the .state."""
+    path = str(tmp_path / "agent.save")
+    trained.save(path)
+    moment = _moment(trained)
+    checkpoint.save_params(path + ".state", {**moment[1], "timestep": np.array(777, np.int64)})
+    assert fresh.resume(path) == (777, "")
+    _assert_moment(fresh, moment)
+    os.unlink(path)
+    with pytest.raises(CheckpointError, match="holds no weights"):
+        fresh.resume(path)
+
+
+def test_state_weights_that_miss_their_fingerprint_are_refused(trained, fresh, tmp_path):
+    path = str(tmp_path / "agent.save")
+    trained.save_checkpoint(path, 1000)
+    state = checkpoint.load_params(path + ".state")
+    state["weights/model/v/b"] = state["weights/model/v/b"] + 1.0
+    checkpoint.save_params(path + ".state", state)
+    with pytest.raises(CheckpointError, match="fingerprint"):
+        fresh.resume(path)
+
+
+def test_state_weights_of_another_shape_name_the_variable(trained, fresh, tmp_path):
+    path = str(tmp_path / "agent.save")
+    trained.save_checkpoint(path, 1000)
+    state = checkpoint.load_params(path + ".state")
+    state["weights/model/pi/w"] = np.zeros((512, 6), np.float32)
+    checkpoint.save_params(path + ".state", state)
+    with pytest.raises(CheckpointError, match="weights/model/pi/w"):
+        fresh.resume(path)
+
+
+def test_fingerprint_sees_values_dtypes_shapes_and_order():
+    a, b = np.arange(6, dtype=np.float32), np.ones(2, np.float32)
+    base = checkpoint.fingerprint([a, b])
+    assert base.dtype == np.uint8 and base.shape == (32,)
+    assert np.array_equal(base, checkpoint.fingerprint([a.copy(), b.copy()]))
+    for other in ([b, a], [a.reshape(2, 3), b], [a.astype(np.float64), b], [a, b * 2]):
+        assert not np.array_equal(base, checkpoint.fingerprint(other))
