@@ -65,7 +65,7 @@ def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "natu
         from a2c_tf1.envs.atari import make_kungfu42_env
 
         return make_kungfu42_env(env_id, seed, noop_max, clip_rewards=False)
-    return make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="ale", clip_rewards=False)
+    return make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="serve", clip_rewards=False)
 
 
 def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, deterministic: bool = False,

