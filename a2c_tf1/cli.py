@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 from typing import Optional
 
-from a2c_tf1.config import OPTIMIZERS, PRESETS, TrainConfig
+from a2c_tf1.config import GENERATIONS, OPTIMIZERS, PRESETS, TrainConfig
 from a2c_tf1.schedules import SCHEDULES
 
 
@@ -67,6 +68,12 @@ def _unit_float(text: str) -> float:
     return _float_in_range(text, 0.0, 1.0)
 
 
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
+    return text.lower() == "yes"
+
+
 # flag -> (config field, type, help)
 _FLAGS = {
     "--env": ("env_id", str, "gymnasium env id (default BreakoutNoFrameskip-v4; CartPole-v1 with --policy mlp)"),
@@ -79,6 +86,10 @@ _FLAGS = {
     "--lrschedule": ("lrschedule", str, f"lr decay: {', '.join(SCHEDULES)} (default linear)"),
     "--policy": ("policy", str, "cnn, mlp, lstm, lnlstm or small-lstm (default cnn)"),
     "--optimizer": ("optimizer", str, "rmsprop or adam (default rmsprop)"),
+    "--baselines": ("baselines", str, "baselines code generation: 2017 (value loss /2, policy head init 1.0) or "
+                                      "2018 (no /2, init 0.01, the published benchmark's code) (default 2017)"),
+    "--serve": ("serve", _yes_no, "yes: FIRE is added to the first action of every life in games that need "
+                                  "FIRE to serve, as baselines served; no: the agent serves (default yes)"),
     "--frame": ("frame", str, "Atari frames: nature (84x84) or kungfu42 (default nature)"),
     "--gamma": ("gamma", _unit_float, "discount factor (default 0.99)"),
     "--ent-coef": ("ent_coef", _non_negative_float, "entropy bonus weight (default 0.01)"),
@@ -122,6 +133,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICIES)}")
     if config.optimizer not in OPTIMIZERS:
         raise CliError(f"unknown --optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if config.baselines not in GENERATIONS:
+        raise CliError(f"unknown --baselines {config.baselines!r}; choose one of {', '.join(GENERATIONS)}")
     from a2c_tf1.envs import FRAMES
 
     if config.frame not in FRAMES:
@@ -130,7 +143,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def train_command(config: TrainConfig) -> int:
-    from a2c_tf1.agent import Agent, TrainingDiverged
+    from a2c_tf1.agent import STATE_SUFFIX, Agent, TrainingDiverged
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.envs import UnknownEnvError, make_vec_env
     from a2c_tf1.logger import Logger, ProgressLine
@@ -138,7 +151,8 @@ def train_command(config: TrainConfig) -> int:
     from a2c_tf1.train import Interrupted, learn
 
     try:
-        env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max, frame=config.frame)
+        env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max, frame=config.frame,
+                           serve=config.serve)
     except (UnknownEnvError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:
@@ -149,14 +163,15 @@ def train_command(config: TrainConfig) -> int:
                       config.nstack, ent_coef=config.ent_coef, vf_coef=config.vf_coef,
                       max_grad_norm=config.max_grad_norm, lr=config.lr, alpha=config.alpha, epsilon=config.epsilon,
                       total_timesteps=config.num_timesteps, lrschedule=config.lrschedule, seed=config.seed,
-                      optimizer=config.optimizer)
+                      optimizer=config.optimizer, baselines=config.baselines)
         start = 0
-        if os.path.exists(config.save_path):
+        if os.path.exists(config.save_path) or os.path.exists(config.save_path + STATE_SUFFIX):
             try:
-                agent.load(config.save_path)
-                start = agent.load_training_state(config.save_path)
+                start, note = agent.resume(config.save_path)
             except CheckpointError as exc:
                 raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
+            if note:
+                print(note, flush=True)
             print(f"resuming from {config.save_path} at timestep {start:,}", flush=True)
         if start >= config.num_timesteps:
             print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} timesteps; "
@@ -169,9 +184,10 @@ def train_command(config: TrainConfig) -> int:
                             save_interval=config.save_interval, start_timestep=start,
                             progress=ProgressLine(config.num_timesteps))
         except Interrupted as stop:
-            print(f"\ninterrupted at timestep {stop.timestep:,}; saved {config.save_path}. "
+            print(f"\ninterrupted at timestep {stop.timestep:,} ({signal.Signals(stop.signum).name}); "
+                  f"saved {config.save_path}. "
                   f"Run the same command to resume.", file=sys.stderr)
-            return 130
+            return 128 + stop.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
         except TrainingDiverged as exc:
             kept = f"{config.save_path} still holds the last good weights" if os.path.exists(config.save_path) \
                 else "no checkpoint was written"

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import collections
+import signal
+import threading
 import time
 from typing import Optional
 
@@ -14,11 +16,49 @@ from a2c_tf1.runner import Runner
 
 
 class Interrupted(Exception):
-    """Ctrl-C during training; the checkpoint was saved before this was raised."""
+    """SIGINT (Ctrl-C) or SIGTERM during training; the checkpoint was saved before this was raised.
 
-    def __init__(self, timestep: int):
-        super().__init__(timestep)
+    Attributes:
+        timestep: the timestep saved.
+        signum: the signal received.
+    """
+
+    def __init__(self, timestep: int, signum: int = signal.SIGINT):
+        super().__init__(timestep, signum)
         self.timestep = timestep
+        self.signum = signum
+
+
+class StopSignals:
+    """While entered, SIGINT and SIGTERM only ask the training loop to stop; it stops between updates.
+
+    The loop polls :attr:`received` after each update, so a stop never lands inside an update or a save.
+    SIGINT is handled even when the process inherited it ignored (``nohup cmd &`` from a script), so
+    ``kill -INT`` works there too. The previous handlers come back on exit. Handlers can only be set
+    from the main thread; elsewhere this does nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: Optional[int] = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signum
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, previous in self._previous.items():
+            # None: a handler set outside Python, which cannot be put back; the default is the closest
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+        self._previous.clear()
 
 
 class EpisodeStats:
@@ -60,10 +100,11 @@ def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: in
 
     Every ``log_interval`` updates one row goes to ``logger``: the loss terms and diagnostics averaged
     over the interval's updates, and the episode statistics. Every ``save_interval`` updates, at the end
-    and on Ctrl-C, the weights go to ``save_path`` and the optimizer state beside it.
+    and on SIGINT (Ctrl-C) or SIGTERM, the weights go to ``save_path`` and the optimizer state beside it
+    (:meth:`Agent.save_checkpoint`). A signal is taken after the update under way.
 
     Raises:
-        Interrupted: on Ctrl-C, after saving.
+        Interrupted: on SIGINT or SIGTERM, after saving.
         TrainingDiverged: on a NaN/inf loss; nothing is saved, so the last checkpoint stays good.
     """
     runner = Runner(env, agent, nsteps=nsteps, nstack=nstack, gamma=gamma)
@@ -74,14 +115,16 @@ def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: in
     timestep = start_timestep
     update = timestep // nbatch
     session_start, session_start_step = time.time(), timestep
+    saved_at = None
 
     def save() -> None:
-        if save_path is not None:
-            agent.save(save_path)
-            agent.save_training_state(save_path, timestep)
+        nonlocal saved_at
+        if save_path is not None and saved_at != timestep:
+            agent.save_checkpoint(save_path, timestep)
+            saved_at = timestep
 
-    try:
-        while timestep < total_timesteps:
+    with StopSignals() as stop:
+        while timestep < total_timesteps and stop.received is None:
             rollout = runner.run()
             stats = agent.train_with_diagnostics(rollout.obs, rollout.returns, rollout.actions, rollout.values,
                                                  timestep, rollout.states, rollout.masks)
@@ -106,10 +149,9 @@ def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: in
                 interval_updates = 0
             if update % save_interval == 0:
                 save()
-    except KeyboardInterrupt:
         save()
-        raise Interrupted(timestep) from None
-    save()
-    if progress is not None:
-        progress.clear()
+        if progress is not None:
+            progress.clear()
+        if stop.received is not None and timestep < total_timesteps:  # else the run is complete anyway
+            raise Interrupted(timestep, stop.received)
     return timestep

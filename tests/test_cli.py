@@ -189,6 +189,8 @@ ERROR_CASES = {
     "policy": (SCRIPT, ["--policy", "rnn"], ["rnn", "cnn", "mlp"]),
     "preset": (MODULE, ["--preset", "nope"], ["nope", "known presets", "breakout", "cartpole"]),
     "cnn_on_vectors": (MODULE, ["--policy", "cnn", "--env", "CartPole-v1"], ["CartPole-v1", "use --policy mlp"]),
+    "generation": (SCRIPT, ["--baselines", "2019"], ["--baselines", "'2019'", "2017", "2018"]),
+    "serve": (MODULE, ["--serve", "maybe"], ["--serve", "'maybe'", "yes or no"]),
 }
 
 
@@ -328,3 +330,77 @@ def test_ctrl_c_saves_and_the_same_command_resumes(tmp_path):
                            cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, env=CHILD_ENV)
     assert again.returncode == 0, again.stderr
     assert f"resuming from {tmp_path / 'm' / CARTPOLE} at timestep {int(state['timestep']):,}" in again.stdout
+
+
+# ---- SIGTERM, and SIGINT inherited as ignored (nohup ... & from a script) -----------------------------
+def _ignore_sigint() -> None:
+    """Runs in the child before exec: what a non-interactive shell does to a job started with '&'."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_sigterm_and_an_ignored_sigint_save_and_the_same_command_resumes(tmp_path):
+    import signal
+    import time
+
+    from a2c_tf1.checkpoint import fingerprint
+
+    args = [sys.executable, SCRIPT, "--preset", "cartpole", "--num-timesteps", "10000000", "--log-interval", "50",
+            *dirs(tmp_path)]
+    save, progress = str(tmp_path / "m" / CARTPOLE), tmp_path / "l" / "progress.csv"
+    children = []
+
+    def start(name: str):
+        with open(tmp_path / f"{name}.out", "w") as out, open(tmp_path / f"{name}.err", "w") as err:
+            proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    env=CHILD_ENV, preexec_fn=_ignore_sigint)
+        children.append(proc)
+        return proc
+
+    def wait_for(proc, ready) -> None:
+        deadline = time.time() + TIMEOUT
+        while not ready():
+            assert proc.poll() is None, (tmp_path / "first.err").read_text()[-2000:]
+            assert time.time() < deadline, "the run did not get going in time"
+            time.sleep(0.2)
+
+    def rows() -> int:
+        return progress.read_text().count("\n") if progress.exists() else 0
+
+    def stop(proc, signum, name: str) -> int:
+        proc.send_signal(signum)
+        proc.wait(timeout=TIMEOUT)
+        err = (tmp_path / f"{name}.err").read_text()
+        assert proc.returncode == 128 + signum, err
+        assert "interrupted at timestep" in err and signal.Signals(signum).name in err, err
+        assert "Run the same command to resume" in err
+        state = load_params(save + ".state")
+        assert np.array_equal(state["weights_sha256"], fingerprint(load_params(save))), "a mismatched pair"
+        assert all_finite(load_params(save))
+        return int(state["timestep"])
+
+    try:
+        first = start("first")
+        wait_for(first, lambda: rows() >= 3)
+        stopped_at = stop(first, signal.SIGTERM, "first")
+        assert stopped_at > 0
+
+        # the same command resumes; SIGINT, inherited as ignored, still stops it and saves
+        second = start("second")
+        before = rows()
+        wait_for(second, lambda: rows() >= before + 2)
+        assert f"resuming from {save} at timestep {stopped_at:,}" in (tmp_path / "second.out").read_text()
+        stopped_again = stop(second, signal.SIGINT, "second")
+        assert stopped_again > stopped_at
+
+        finish = args[:4] + ["--num-timesteps", str(stopped_again + 400)] + args[6:]
+        done = subprocess.run(finish, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, env=CHILD_ENV)
+        assert done.returncode == 0, done.stderr
+        assert f"resuming from {save} at timestep {stopped_again:,}" in done.stdout
+        assert f"trained to timestep {stopped_again + 400:,}" in done.stdout
+    finally:
+        for proc in children:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
