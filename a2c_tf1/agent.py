@@ -10,7 +10,7 @@ import tensorflow as tf
 from gymnasium import spaces
 
 from a2c_tf1 import checkpoint
-from a2c_tf1.config import OPTIMIZERS
+from a2c_tf1.config import GENERATIONS, OPTIMIZERS
 from a2c_tf1.layers import cat_entropy
 from a2c_tf1.schedules import learning_rate
 
@@ -29,7 +29,7 @@ class TrainingDiverged(RuntimeError):
 
 
 class Agent:
-    """A2C as in baselines (2017): ``loss = pg_loss - ent_coef * entropy + vf_coef * vf_loss``.
+    """A2C as in baselines: ``loss = pg_loss - ent_coef * entropy + vf_coef * vf_loss``.
 
     Args:
         policy: a policy class (``CnnPolicy``, ``MlpPolicy``), built twice over shared variables.
@@ -42,6 +42,8 @@ class Agent:
         alpha, epsilon: RMSProp decay and epsilon (TF1's, inside the square root).
         optimizer: "rmsprop" (baselines) or "adam" (TF1's defaults besides the learning rate).
         seed: graph-level seed and the seed of the weight initialisation.
+        baselines: code generation, "2017" (vf_loss = mean((V-R)^2 / 2), policy head init 1.0) or "2018"
+            (vf_loss = mean((V-R)^2), policy head init 0.01); the variables and checkpoints are the same.
         num_threads: TensorFlow intra-op threads (default: all cores).
     """
 
@@ -49,8 +51,11 @@ class Agent:
                  nstack: int, ent_coef: float = 0.01, vf_coef: float = 0.5, max_grad_norm: Optional[float] = 0.5,
                  lr: float = 7e-4, alpha: float = 0.99, epsilon: float = 1e-5, total_timesteps: int = int(10e6),
                  lrschedule: str = "linear", seed: int = 0, num_threads: Optional[int] = None,
-                 optimizer: str = "rmsprop"):
+                 optimizer: str = "rmsprop", baselines: str = "2017"):
         learning_rate(lr, lrschedule, 0, total_timesteps)  # fail early on an unknown schedule
+        if baselines not in GENERATIONS:
+            raise ValueError(f"unknown baselines generation {baselines!r}; choose one of {', '.join(GENERATIONS)}")
+        generation = GENERATIONS[baselines]
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         self.nenvs, self.nsteps, self.nstack = nenvs, nsteps, nstack
@@ -69,16 +74,18 @@ class Agent:
             self.R = tf1.placeholder(tf.float32, [self.nbatch], name="R")
             self.LR = tf1.placeholder(tf.float32, [], name="LR")
 
-            self.step_model = policy(ob_space, ac_space, nenvs, 1, nstack, reuse=False, rng=rng)
-            self.train_model = policy(ob_space, ac_space, nenvs, nsteps, nstack, reuse=True, rng=rng)
+            heads = {"pi_init_scale": generation.pi_init_scale}
+            self.step_model = policy(ob_space, ac_space, nenvs, 1, nstack, reuse=False, rng=rng, **heads)
+            self.train_model = policy(ob_space, ac_space, nenvs, nsteps, nstack, reuse=True, rng=rng, **heads)
             self.recurrent = bool(getattr(policy, "recurrent", False))
             self.initial_state = self.step_model.initial_state if self.recurrent else None
 
             train_pi = self.train_model.pi
             neglogpac = tf.nn.sparse_softmax_cross_entropy_with_logits(logits=train_pi, labels=self.A)
             self.pg_loss = tf.reduce_mean(self.ADV * neglogpac)
-            # The /2 is baselines' (a hidden factor: with vf_coef 0.5 the value loss weighs 0.25).
-            self.vf_loss = tf.reduce_mean(tf.math.squared_difference(tf.squeeze(self.train_model.vf, axis=1), self.R) / 2.0)
+            # 2017's /2 is a hidden factor: with vf_coef 0.5 the squared error weighs 0.25 (2018: 0.5).
+            squared_error = tf.math.squared_difference(tf.squeeze(self.train_model.vf, axis=1), self.R)
+            self.vf_loss = tf.reduce_mean(squared_error / 2.0 if generation.value_loss_halved else squared_error)
             self.entropy = tf.reduce_mean(cat_entropy(train_pi))
             self.loss = self.pg_loss - self.entropy * ent_coef + self.vf_loss * vf_coef
 

@@ -9,6 +9,24 @@ from typing import Optional
 OPTIMIZERS = ("rmsprop", "adam")
 
 
+@dataclass(frozen=True)
+class Generation:
+    """What differs between baselines' A2C code generations (same graph, same checkpoint format)."""
+
+    value_loss_halved: bool
+    """2017: ``mean((V - R)^2 / 2)``; 2018: ``mean((V - R)^2)`` (with vf_coef 0.5 the value loss weighs twice as much)."""
+    pi_init_scale: float
+    """orthogonal init scale of the policy head: 1.0 in 2017, 0.01 in 2018."""
+
+
+GENERATIONS: dict[str, Generation] = {
+    # baselines' a2c of Aug-Oct 2017 (run_atari.py, the seed).
+    "2017": Generation(value_loss_halved=True, pi_init_scale=1.0),
+    # baselines at ea68f3b (2018-08), which made the published benchmark curves (run.py, build_policy).
+    "2018": Generation(value_loss_halved=False, pi_init_scale=0.01),
+}
+
+
 @dataclass
 class TrainConfig:
     env_id: str = "BreakoutNoFrameskip-v4"
@@ -44,6 +62,11 @@ class TrainConfig:
     """RMSProp epsilon (inside the square root, as in TF1)."""
     optimizer: str = "rmsprop"
     """rmsprop (baselines: decay alpha, epsilon) or adam (TF1 defaults besides lr)."""
+    baselines: str = "2017"
+    """baselines code generation: 2017 (value loss /2, policy head init 1.0) or 2018 (no /2, init 0.01)."""
+    serve: bool = True
+    """Atari games whose action 1 is FIRE get FIRE added to the first action of every life (baselines served
+    after every life loss); False leaves serving to the agent."""
     frame: str = "nature"
     """Atari frames: nature (84x84 of the screen) or kungfu42 (seed 002: 42x42 of img[60:-30, 5:])."""
     noop_max: int = 30

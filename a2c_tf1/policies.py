@@ -50,9 +50,11 @@ class _FeedForwardPolicy:
 
     recurrent = False
 
-    def _build_heads(self, latent: tf.Tensor, nact: int, rng: np.random.RandomState) -> None:
-        # baselines (2017) gave both heads fc's default init_scale of 1.0.
-        self.pi = fc(latent, "pi", nact, rng, act=None)
+    def _build_heads(self, latent: tf.Tensor, nact: int, rng: np.random.RandomState,
+                     pi_init_scale: float = 1.0) -> None:
+        # baselines (2017) gave both heads fc's default init_scale of 1.0; its 2018 code started the policy
+        # head at 0.01, so the first policy is almost uniform.
+        self.pi = fc(latent, "pi", nact, rng, init_scale=pi_init_scale, act=None)
         self.vf = fc(latent, "v", 1, rng, act=None)
         self.v0 = self.vf[:, 0]
         self.a0 = sample_gumbel_max(self.pi)
@@ -67,11 +69,12 @@ class CnnPolicy(_FeedForwardPolicy):
     """
 
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
-                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None):
+                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None,
+                 pi_init_scale: float = 1.0):
         self.X = _observation_placeholder(ob_space, nenv * nsteps, nstack)
         rng = rng if rng is not None else np.random.RandomState(0)
         with tf1.variable_scope("model", reuse=reuse):
-            self._build_heads(nature_cnn(self.X, rng), ac_space.n, rng)
+            self._build_heads(nature_cnn(self.X, rng), ac_space.n, rng, pi_init_scale)
 
 
 class MlpPolicy(_FeedForwardPolicy):
@@ -81,11 +84,12 @@ class MlpPolicy(_FeedForwardPolicy):
     """
 
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
-                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None):
+                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None,
+                 pi_init_scale: float = 1.0):
         self.X = _observation_placeholder(ob_space, nenv * nsteps, nstack)
         rng = rng if rng is not None else np.random.RandomState(0)
         with tf1.variable_scope("model", reuse=reuse):
-            self._build_heads(mlp_trunk(self.X, rng), ac_space.n, rng)
+            self._build_heads(mlp_trunk(self.X, rng), ac_space.n, rng, pi_init_scale)
 
 
 class LstmPolicy(_FeedForwardPolicy):
@@ -102,7 +106,8 @@ class LstmPolicy(_FeedForwardPolicy):
     trunk = None  # None: Nature CNN for images, MLP for vectors
 
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
-                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None, nlstm: int = 256):
+                 nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None, nlstm: int = 256,
+                 pi_init_scale: float = 1.0):
         nbatch = nenv * nsteps
         self.X = _observation_placeholder(ob_space, nbatch, nstack)
         self.M = tf1.placeholder(tf.float32, [nbatch], name="M")
@@ -114,7 +119,7 @@ class LstmPolicy(_FeedForwardPolicy):
             xs = batch_to_seq(latent, nenv, nsteps)
             ms = batch_to_seq(self.M, nenv, nsteps, flat=True)
             outputs, self.snew = lstm(xs, ms, self.S, "lstm1", nlstm, rng, layer_norm=self.layer_norm)
-            self._build_heads(seq_to_batch(outputs), ac_space.n, rng)
+            self._build_heads(seq_to_batch(outputs), ac_space.n, rng, pi_init_scale)
         self.initial_state = np.zeros((nenv, 2 * nlstm), dtype=np.float32)
 
 

@@ -286,3 +286,36 @@ def test_two_agent_steps_match_numpy_rmsprop(max_grad_norm, lr):
             np.testing.assert_allclose(agent.sess.run(agent.optimizer.get_slot(var, "rms")), m, rtol=1e-4)
     finally:
         agent.close()
+
+
+# ---- the 2018 code generation ---------------------------------------------------------------------------
+def test_2018_value_loss_is_the_unhalved_squared_error():
+    obs, returns, actions, values = make_batch(4)
+    agent = make_mlp_agent(baselines="2018")
+    try:
+        tm = agent.train_model
+        vf = agent.sess.run(tm.vf, {tm.X: obs})[:, 0]
+        stats = agent.train_with_diagnostics(obs, returns, actions, values)
+    finally:
+        agent.close()
+    # 2018: losses.mean_squared_error(V, R), no /2.
+    assert stats["value_loss"] == pytest.approx(np.mean((vf.astype(np.float64) - returns) ** 2), rel=1e-5)
+
+
+def test_2018_policy_head_starts_100_times_smaller_with_the_same_trunk():
+    agents = {gen: make_mlp_agent(baselines=gen) for gen in ("2017", "2018")}
+    try:
+        params = {gen: dict(zip(agent.param_names, agent.get_params())) for gen, agent in agents.items()}
+    finally:
+        for agent in agents.values():
+            agent.close()
+    for name in params["2017"]:
+        if name == "model/pi/w":  # same orthogonal draw, init_scale 0.01 instead of 1.0
+            np.testing.assert_allclose(params["2018"][name], 0.01 * params["2017"][name], rtol=1e-5)
+        else:
+            np.testing.assert_array_equal(params["2018"][name], params["2017"][name])
+
+
+def test_unknown_generation_is_refused():
+    with pytest.raises(ValueError, match="unknown baselines generation '2019'"):
+        make_mlp_agent(baselines="2019")

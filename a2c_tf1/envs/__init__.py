@@ -42,11 +42,13 @@ def is_atari(env_id: str) -> bool:
 FRAMES = ("nature", "kungfu42")
 
 
-def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, frame: str = "nature") -> VecEnv:
+def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, frame: str = "nature",
+                 serve: bool = True) -> VecEnv:
     """Build ``num_envs`` envs seeded ``seed, seed+1, ...`` (baselines: ``seed + rank``).
 
     ``frame`` picks the Atari frames: "nature" (84x84 of the whole screen, ale-py's C++ vector env) or
     "kungfu42" (seed 002's 42x42 of a crop, through gymnasium wrappers, since the C++ env cannot crop).
+    ``serve`` adds FIRE to the first action of every life in Atari games whose action 1 is FIRE (nature frames).
     """
     spec = env_spec(env_id)
     atari = str(spec.entry_point).startswith("ale_py")
@@ -62,5 +64,6 @@ def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, fram
     if atari:
         return AtariVecEnv(env_id, spec.kwargs["game"], num_envs, seed, noop_max=noop_max,
                            repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0),
-                           max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108000))
+                           max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108000),
+                           serve=serve)
     return GymBatchEnv(env_id, num_envs, seed)
