@@ -1,0 +1,54 @@
+"""The run-against-published table: last-100 means at given steps, hand-computed."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from a2c_tf1 import compare, reference
+
+
+def test_last_100_mean_takes_the_games_finished_by_the_step():
+    steps = np.arange(1, 251) * 1000.0  # game i ends at step 1000 * i
+    scores = np.arange(1, 251, dtype=float)
+    assert compare.last_100_mean(steps, scores, 999) is None
+    assert compare.last_100_mean(steps, scores, 3500) == pytest.approx(2.0)  # games 1, 2, 3
+    assert compare.last_100_mean(steps, scores, 200_000) == pytest.approx(150.5)  # games 101..200
+    assert compare.last_100_mean(steps, scores, 1e9) == pytest.approx(200.5)  # games 151..250
+
+
+def write_run(folder, env_id="BreakoutNoFrameskip-v4"):
+    folder.mkdir()
+    with open(folder / "monitor.csv", "w") as f:
+        f.write("#" + json.dumps({"t_start": 0.0, "env_id": env_id}) + "\n")
+        f.write("r,l,t,total_timesteps\n")
+        for i in range(1, 301):  # a game of score i/10 ends every 5,000 steps
+            f.write(f"{i / 10},100,{i},{i * 5000}\n")
+    with open(folder / "progress.csv", "w") as f:
+        f.write("nupdates,total_timesteps,fps,policy_entropy\n")
+        for i in range(1, 16):
+            f.write(f"{i},{i * 100_000},{700 + i},{1.4 - i / 100}\n")
+
+
+def test_table_beside_the_published_curve(tmp_path):
+    write_run(tmp_path / "run")
+    table = compare.comparison_table([str(tmp_path / "run")], (1_000_000, 1_500_000, 2_000_000))
+    row = table.splitlines()[-1].split(" | ")
+    # 1M: games 101..200 (scores 10.1..20.0) -> 15.05; 1.5M: games 201..300 -> 25.05; 2M not reached.
+    published = [reference.published_score("Breakout", s) for s in (1e6, 1.5e6)]
+    assert row[1] == f"15.05 ({published[0]:.1f})"
+    assert row[2] == f"25.05 ({published[1]:.1f})"
+    assert row[3] == ""
+    assert row[4:] == ["1.25", "715 |"]  # the log row at 1.5M
+
+
+def test_cli_prints_the_table_and_refuses_bad_steps(tmp_path):
+    write_run(tmp_path / "run", env_id="PongNoFrameskip-v4")
+    ok = subprocess.run([sys.executable, "-m", "a2c_tf1.compare", str(tmp_path / "run"), "--at", "1e6"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "published Pong curve" in ok.stdout and "| 1M |" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "a2c_tf1.compare", str(tmp_path / "run"), "--at", "2e7"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "steps must lie in" in bad.stderr
