@@ -15,7 +15,7 @@ from a2c_tf1.policies import CnnPolicy
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _fixture_run(folder, offset=0.0):
+def _fixture_run(folder, offset=0.0, env_id="X"):
     os.makedirs(folder)
     keys = ["nupdates", "total_timesteps"] + [key for key, _, _ in PANELS] + ["eprewmean"]
     with open(os.path.join(folder, "progress.csv"), "w") as f:
@@ -23,7 +23,7 @@ def _fixture_run(folder, offset=0.0):
         for i in range(1, 21):
             f.write(",".join(str(i * 8000 if k == "total_timesteps" else i + offset) for k in keys) + "\n")
     with open(os.path.join(folder, "monitor.csv"), "w") as f:
-        f.write('#{"t_start": 0, "env_id": "X"}\nr,l,t,total_timesteps\n')
+        f.write('#{"t_start": 0, "env_id": "%s"}\nr,l,t,total_timesteps\n' % env_id)
         for i in range(50):
             f.write(f"{i % 7},{100 + i},{i},{i * 3000}\n")
 
@@ -46,6 +46,45 @@ def test_plot_command_writes_a_dashboard_with_one_panel_per_diagnostic(tmp_path)
 def test_plot_command_rejects_a_folder_without_progress(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "a2c_tf1.plot", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "no progress.csv" in proc.stderr
+
+
+def _plot(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "a2c_tf1.plot", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_reference_overlays_the_published_curve_of_the_runs_game(tmp_path):
+    _fixture_run(tmp_path / "run", env_id="BreakoutNoFrameskip-v4")
+    with_reference, without = tmp_path / "with.png", tmp_path / "without.png"
+    proc = _plot(tmp_path / "run", "--reference", "-o", with_reference)
+    assert proc.returncode == 0, proc.stderr
+    draw_dashboard([str(tmp_path / "run")], str(without))
+    import matplotlib.image
+
+    drawn, plain = matplotlib.image.imread(with_reference), matplotlib.image.imread(without)
+    assert drawn.shape == plain.shape
+    assert (drawn != plain).any(axis=-1)[: drawn.shape[0] // 4].sum() > 500, "no curve on the score panel"
+
+
+def test_reference_game_flag_serves_a_run_without_env_id(tmp_path):
+    _fixture_run(tmp_path / "run", env_id="")
+    os.unlink(tmp_path / "run" / "monitor.csv")
+    missing = _plot(tmp_path / "run", "--reference", "-o", tmp_path / "x.png")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.stderr.count("\n") == 1 and "--reference-game Breakout" in missing.stderr
+    assert not (tmp_path / "x.png").exists()
+    named = _plot(tmp_path / "run", "--reference-game", "breakout", "-o", tmp_path / "x.png")
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "x.png").exists()
+
+
+def test_reference_for_a_game_without_a_published_curve_is_one_line(tmp_path):
+    _fixture_run(tmp_path / "run", env_id="CartPole-v1")
+    proc = _plot(tmp_path / "run", "--reference", "-o", tmp_path / "x.png")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "no published baselines A2C curve for CartPole; games with one: BeamRider, Breakout" in proc.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_running_mean_matches_a_direct_window():
