@@ -1,16 +1,22 @@
 """Training dashboard: ``python -m a2c_tf1.plot LOG_DIR [LOG_DIR ...] [-o dashboard.png]``.
 
 One PNG: raw game scores against environment steps with their last-100 mean, then one panel per
-diagnostic of ``progress.csv``. Several runs overlay on the same axes.
+diagnostic of ``progress.csv``. Several runs overlay on the same axes. ``--reference`` adds baselines'
+published A2C curve of the runs' game (from the env id in monitor.csv, or ``--reference-game``).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import glob
+import json
 import os
+import re
 import sys
 
 import numpy as np
+
+from a2c_tf1 import reference
 
 PANELS = [  # (progress.csv column, title, y label)
     ("explained_variance", "Explained variance", "R² of V against returns"),
@@ -39,24 +45,55 @@ def read_progress(log_dir: str) -> dict[str, np.ndarray]:
             for key in rows[0]}
 
 
-def read_scores(log_dir: str) -> tuple[np.ndarray, np.ndarray]:
-    """(environment step at which each game ended, raw game score) from ``monitor.csv``.
+def monitor_files(log_dir: str) -> list[str]:
+    """``monitor.old-1.csv``, ``monitor.old-2.csv``, ... (set aside by the Logger), then ``monitor.csv``."""
+    old = glob.glob(os.path.join(glob.escape(log_dir), "monitor.old-*.csv"))
+    numbered = sorted((int(m.group(1)), path) for path in old
+                      if (m := re.fullmatch(r"monitor\.old-(\d+)\.csv", os.path.basename(path))))
+    current = os.path.join(log_dir, "monitor.csv")
+    return [path for _, path in numbered] + ([current] if os.path.exists(current) else [])
 
-    Files without a ``total_timesteps`` column (baselines' r,l,t layout) use the running sum of game
-    lengths, which trails the true step by at most the games still in progress.
+
+def read_scores(log_dir: str) -> tuple[np.ndarray, np.ndarray]:
+    """(environment step at which each game ended, raw game score) from the folder's monitor files.
+
+    The files are read in the order of :func:`monitor_files`. Files without a ``total_timesteps`` column
+    (baselines' r,l,t layout) use the running sum of game lengths from where the file before them
+    ended, which trails the true step by at most the games still in progress.
     """
-    path = os.path.join(log_dir, "monitor.csv")
-    if not os.path.exists(path):
+    all_steps, all_scores, end = [], [], 0.0
+    for path in monitor_files(log_dir):
+        with open(path, newline="") as f:
+            lines = [line for line in f if not line.startswith("#")]
+        rows = list(csv.DictReader(lines))
+        if not rows:
+            continue
+        scores = np.array([float(r["r"]) for r in rows])
+        if "total_timesteps" in rows[0]:
+            steps = np.array([float(r["total_timesteps"]) for r in rows])
+        else:
+            steps = end + np.cumsum([float(r["l"]) for r in rows])
+        all_steps.append(steps)
+        all_scores.append(scores)
+        end = float(steps[-1])
+    if not all_scores:
         return np.zeros(0), np.zeros(0)
-    with open(path, newline="") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    rows = list(csv.DictReader(lines))
-    scores = np.array([float(r["r"]) for r in rows])
-    if rows and "total_timesteps" in rows[0]:
-        steps = np.array([float(r["total_timesteps"]) for r in rows])
-    else:
-        steps = np.cumsum([float(r["l"]) for r in rows])
-    return steps, scores
+    return np.concatenate(all_steps), np.concatenate(all_scores)
+
+
+def read_env_id(log_dir: str) -> str | None:
+    """The env id in the first line of the folder's monitor files (``#{"t_start": ..., "env_id": ...}``)."""
+    for path in reversed(monitor_files(log_dir)):  # monitor.csv first: the current run
+        with open(path) as f:
+            first = f.readline()
+        if first.startswith("#"):
+            try:
+                env_id = json.loads(first[1:]).get("env_id")
+            except (ValueError, AttributeError):
+                continue
+            if env_id:
+                return env_id
+    return None
 
 
 def running_mean(values: np.ndarray, window: int = 100) -> np.ndarray:
@@ -67,8 +104,12 @@ def running_mean(values: np.ndarray, window: int = 100) -> np.ndarray:
     return (cumsum[index] - cumsum[start]) / (index - start)
 
 
-def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = None) -> int:
-    """Draw the dashboard of ``log_dirs`` to ``output``; returns the number of panels."""
+def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = None,
+                   reference_games: list[str] = ()) -> int:
+    """Draw the dashboard of ``log_dirs`` to ``output``; returns the number of panels.
+
+    ``reference_games``: games whose published baselines curve goes on the score panel (dashed).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,6 +133,17 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
         elif "eprewmean" in progress:
             score_ax.plot(progress["total_timesteps"] / 1e6, progress["eprewmean"], color=color, lw=2,
                           label=f"{label}: last-100 mean")
+    # The published curve up to the runs' furthest step, so that short runs are not squeezed to the left.
+    furthest = max([float(np.max(steps)) for _, _, (steps, _) in runs if len(steps)] +
+                   [float(np.nanmax(progress["total_timesteps"])) for _, progress, _ in runs])
+    for game in reference_games:
+        steps, scores = reference.published_curve(game)
+        if furthest < reference.PUBLISHED_STEPS:
+            keep = steps < furthest
+            steps = np.append(steps[keep], furthest)
+            scores = np.append(scores[keep], reference.published_score(game, furthest))
+        label = reference.LABEL + (f": {game}" if len(reference_games) > 1 else "")
+        score_ax.plot(steps / 1e6, scores, color="black", ls="--", lw=1.5, label=label)
     score_ax.set_title("Raw game score (all lives, unclipped): dots are games, lines the last-100 mean")
     score_ax.set_xlabel("environment steps (millions)")
     score_ax.set_ylabel("score")
@@ -117,10 +169,33 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
     return 1 + len(panels)
 
 
+def reference_games(log_dirs: list[str], game: str | None) -> list[str]:
+    """The games whose published curve ``--reference`` draws: ``game``, else each run's own.
+
+    Raises:
+        ValueError: a run without an env id, or a game without a published curve (one line each).
+    """
+    if game is not None:
+        wanted = [game]
+    else:
+        wanted = []
+        for log_dir in log_dirs:
+            env_id = read_env_id(log_dir)
+            if env_id is None:
+                raise ValueError(f"{log_dir} records no env id (no monitor.csv with one); pass --reference-game, "
+                                 f"e.g. --reference-game Breakout")
+            wanted.append(reference.game_of(env_id))
+    return list(dict.fromkeys(reference.canonical_game(name) for name in wanted))  # UnknownGame is a ValueError
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m a2c_tf1.plot", description=__doc__.split("\n\n")[0])
     parser.add_argument("log_dirs", nargs="+", metavar="LOG_DIR", help="folders holding progress.csv (and monitor.csv)")
     parser.add_argument("-o", "--output", default="dashboard.png", help="PNG to write (default dashboard.png)")
+    parser.add_argument("--reference", action="store_true",
+                        help=f"overlay baselines' published A2C curve ({', '.join(reference.games())})")
+    parser.add_argument("--reference-game", default=None, metavar="GAME",
+                        help="the game of that curve (default: from the env id in monitor.csv); implies --reference")
     args = parser.parse_args(argv)
     for log_dir in args.log_dirs:
         if not os.path.exists(os.path.join(log_dir, "progress.csv")):
@@ -128,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     try:
-        panels = draw_dashboard(args.log_dirs, args.output)
+        games = reference_games(args.log_dirs, args.reference_game) \
+            if args.reference or args.reference_game else []
+        panels = draw_dashboard(args.log_dirs, args.output, reference_games=games)
     except (ValueError, KeyError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
