@@ -43,3 +43,27 @@ def atomic_write(path: str, write: Callable) -> None:
     with atomic_output(path) as tmp_path:
         with open(tmp_path, "wb") as fileobj:
             write(fileobj)
+
+
+def move_aside(path: str) -> str:
+    """Rename ``path`` to ``<stem>.old-<n><ext>`` with the smallest free ``n``; returns the new path.
+
+    Never replaces a file: the new name is claimed with a hard link, which fails if the name exists.
+    """
+    stem, extension = os.path.splitext(path)
+    n = 1
+    while True:
+        target = f"{stem}.old-{n}{extension}"
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            n += 1
+            continue
+        except OSError:  # a file system without hard links: check, then rename
+            if os.path.exists(target):
+                n += 1
+                continue
+            os.rename(path, target)
+            return target
+        os.unlink(path)
+        return target

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Optional, TextIO
 
+from a2c_tf1.files import move_aside
+
 # TensorBoard groups; keys not listed go under "charts/".
 TAG_GROUPS = {
     "policy_loss": "losses", "value_loss": "losses", "total_loss": "losses", "policy_entropy": "losses",
@@ -16,6 +18,18 @@ TAG_GROUPS = {
     "advantage_std": "diagnostics", "value_target_mean": "diagnostics", "value_mean": "diagnostics",
     "learning_rate": "diagnostics",
 }
+
+# monitor.csv's column header: baselines' Monitor (r, l, t) plus the environment step the game ended at.
+MONITOR_COLUMNS = "r,l,t,total_timesteps"
+
+
+def monitor_columns(path: str) -> Optional[str]:
+    """The column header of a monitor file (its first line not starting with '#'), or None."""
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("#"):
+                return line.strip()
+    return None
 
 
 def _format(value) -> str:
@@ -33,6 +47,9 @@ class Logger:
         stream: where the table goes (stdout by default).
         tensorboard: write TensorBoard event files.
         env_id: recorded in monitor.csv's header line.
+
+    An existing ``monitor.csv`` is appended to when its columns are ours; one with other columns (e.g.
+    baselines' ``r,l,t``) is renamed ``monitor.old-<n>.csv`` (never overwriting) and a new one started.
     """
 
     def __init__(self, log_dir: str, stream: Optional[TextIO] = None, tensorboard: bool = True, env_id: str = ""):
@@ -42,10 +59,17 @@ class Logger:
         self.start_time = time.time()
         self.monitor_path = os.path.join(log_dir, "monitor.csv")
         fresh = not os.path.exists(self.monitor_path) or os.path.getsize(self.monitor_path) == 0
+        if not fresh:
+            columns = monitor_columns(self.monitor_path)
+            if columns != MONITOR_COLUMNS:  # rows of two layouts in one file would misread as one
+                kept = move_aside(self.monitor_path)
+                self.stream.write(f"{self.monitor_path} has columns {columns or '(none)'}, not {MONITOR_COLUMNS}; "
+                                  f"kept it as {kept} and started a new one\n")
+                fresh = True
         self._monitor = open(self.monitor_path, "a", buffering=1)
         if fresh:  # baselines' Monitor layout, plus the environment step the game ended at
             self._monitor.write("#" + json.dumps({"t_start": self.start_time, "env_id": env_id}) + "\n")
-            self._monitor.write("r,l,t,total_timesteps\n")
+            self._monitor.write(MONITOR_COLUMNS + "\n")
         self.csv_path = os.path.join(log_dir, "progress.csv")
         self._fieldnames: Optional[list[str]] = None
         if os.path.exists(self.csv_path) and os.path.getsize(self.csv_path) > 0:
