@@ -1,0 +1,247 @@
+"""``python -m a2c_tf1.a3c``: train A3C in threads, as one role of a cluster, or as a supervised local
+cluster of processes; list the presets; play a trained agent."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional
+
+from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
+from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
+from a2c_tf1.cli import (CliError, _non_negative_float, _non_negative_int, _OneLineParser, _positive_float,
+                         _positive_int, _unit_float)
+
+PROG = "python -m a2c_tf1.a3c"
+
+
+def _action_set(text: str) -> tuple:
+    try:
+        actions = tuple(int(a) for a in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of action numbers") from None
+    if not actions or min(actions) < 0 or len(set(actions)) != len(actions):
+        raise argparse.ArgumentTypeError(f"{text!r} must list distinct action numbers >= 0")
+    return actions
+
+
+def _choice(name: str, choices: tuple):
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"unknown {name} {text!r}; choose one of {', '.join(choices)}")
+        return text
+    return parse
+
+
+# flag -> (config field, type, help)
+_FLAGS = {
+    "--env": ("env_id", str, "gymnasium env id (ALE ids get baselines' Atari wrappers)"),
+    "--policy": ("policy", _choice("--policy", A3C_POLICIES), f"{', '.join(A3C_POLICIES)}"),
+    "--threads": ("threads", _positive_int, "actor-learner threads (default: one per core)"),
+    "--num-timesteps": ("num_timesteps", _positive_int, "global environment steps in total"),
+    "--seed": ("seed", _non_negative_int, "random seed (worker i's env: seed + i)"),
+    "--t-max": ("t_max", _positive_int, "steps per rollout"),
+    "--gamma": ("gamma", _unit_float, "discount factor"),
+    "--gae-lambda": ("gae_lambda", _unit_float, "GAE lambda (1.0: n-step advantages)"),
+    "--lr": ("lr", _positive_float, "initial learning rate"),
+    "--lrschedule": ("lrschedule", _choice("--lrschedule", LR_SCHEDULES), f"{', '.join(LR_SCHEDULES)}"),
+    "--optimizer": ("optimizer", _choice("--optimizer", OPTIMIZERS), "rmsprop (shared statistics) or adam"),
+    "--alpha": ("alpha", _unit_float, "RMSProp decay"),
+    "--epsilon": ("epsilon", _positive_float, "RMSProp epsilon"),
+    "--ent-coef": ("ent_coef", _non_negative_float, "entropy bonus weight"),
+    "--vf-coef": ("vf_coef", _non_negative_float, "value loss weight"),
+    "--max-grad-norm": ("max_grad_norm", _positive_float, "global gradient-norm clip per worker update"),
+    "--head-init": ("head_init", _choice("--head-init", HEAD_INITS), "orthogonal or normc (0.01/1.0)"),
+    "--action-set": ("action_set", _action_set, "comma-separated game actions the policy picks from"),
+    "--nstack": ("nstack", _positive_int, "frames stacked per observation (default 4 for Atari, else 1)"),
+    "--noop-max": ("noop_max", _non_negative_int, "max no-op frames at Atari game start"),
+    "--models-dir": ("models_dir", str, "checkpoints go to <models-dir>/a3c/<EnvId>.save (default models)"),
+    "--log-dir": ("log_dir", str, "progress.csv, monitor.csv, TensorBoard (default logs/a3c/<EnvId>)"),
+    "--log-interval": ("log_interval", _positive_int, "global steps between log rows"),
+    "--save-interval": ("save_interval", _positive_int, "global steps between checkpoints"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog=PROG, description=(
+        "Train A3C: actor-learner threads in this process (default), one role of a TensorFlow cluster "
+        "(--job/--task/--cluster-spec) or a supervised local cluster (--processes N). "
+        f"`{PROG} presets` lists the presets. Without --preset, ALE ids start from {ATARI_BASE} and other "
+        f"envs from {VECTOR_BASE}."))
+    parser.add_argument("--preset", default=None, help=f"named settings: {', '.join(PRESETS)}")
+    for flag, (field, kind, text) in _FLAGS.items():
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    cluster = parser.add_argument_group("processes and machines (TensorFlow's distributed runtime)")
+    cluster.add_argument("--processes", type=_positive_int, default=None,
+                         help="run a parameter server and N worker processes on loopback ports, supervised")
+    cluster.add_argument("--job", choices=("ps", "worker"), default=None, help="run one role of a cluster")
+    cluster.add_argument("--task", type=_non_negative_int, default=None, help="index of the role in its job")
+    cluster.add_argument("--cluster-spec", default=None, help='JSON file: {"ps": ["host:port"], "worker": [...]}')
+    evaluation = parser.add_argument_group("evaluation (loads <models-dir>/a3c/<EnvId>.save; never trains)")
+    evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
+    evaluation.add_argument("--episodes", type=_positive_int, default=30, help="games to play (default 30)")
+    evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
+    evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
+    evaluation.add_argument("--max-steps", type=_positive_int, default=None, help="cap on agent steps per game")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> A3CConfig:
+    """The preset (or the base for the env's kind), then the flags given next to it, resolved."""
+    from a2c_tf1.envs import UnknownEnvError, is_atari
+
+    if args.preset is not None and args.preset not in PRESETS:
+        raise CliError(f"unknown preset {args.preset!r}; known presets: {', '.join(PRESETS)}")
+    flags = {field: getattr(args, field) for field, _, _ in _FLAGS.values() if getattr(args, field) is not None}
+    try:
+        env_id = flags.get("env_id") or (PRESETS[args.preset].overrides.get("env_id", A3CConfig.env_id)
+                                         if args.preset else A3CConfig.env_id)
+        atari = is_atari(env_id)
+    except UnknownEnvError as exc:
+        raise CliError(str(exc)) from None
+    preset = args.preset or (ATARI_BASE if atari else VECTOR_BASE)
+    values = dict(PRESETS[preset].overrides)
+    if args.preset is None:
+        values.pop("env_id", None)
+    values.update(flags)
+    if values.get("action_set") is not None and not atari:
+        raise CliError("--action-set picks among an Atari game's actions; drop it for " + env_id)
+    return A3CConfig(**values).resolved(image_observations=atari)
+
+
+def _role_args(argv: list[str], config: A3CConfig) -> list[str]:
+    """The command line without --processes, with the resolved folders, for every role of the cluster."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--processes":
+            skip = True
+            continue
+        if arg.startswith("--processes="):
+            continue
+        out.append(arg)
+    return out + ["--models-dir", config.models_dir, "--log-dir", config.log_dir]
+
+
+def _print_worker_error(exc) -> None:
+    if getattr(exc, "details", ""):
+        sys.stderr.write(exc.details)
+
+
+def train_command(config: A3CConfig) -> int:
+    from a2c_tf1.a3c.train import WorkerError, train_threads
+    from a2c_tf1.checkpoint import CheckpointError
+    from a2c_tf1.logger import Logger, ProgressLine
+
+    logger = Logger(config.log_dir, env_id=config.env_id)
+    try:
+        outcome = train_threads(config, logger, progress=ProgressLine(config.num_timesteps))
+    except WorkerError as exc:
+        _print_worker_error(exc)
+        raise CliError(f"{exc}; {config.save_path} holds the last checkpoint" if os.path.exists(config.save_path)
+                       else str(exc)) from None
+    except CheckpointError as exc:
+        raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        logger.close()
+    return _report(outcome, config)
+
+
+def _report(outcome, config: A3CConfig, saves: bool = True) -> int:
+    where = f"saved {config.save_path}; " if saves else ""
+    if outcome.reason != "done":
+        print(f"\nstopped by {outcome.reason} at global step {outcome.global_step:,}; {where}"
+              f"run the same command to resume", file=sys.stderr, flush=True)
+        return 130 if outcome.reason == "SIGINT" else 143
+    print(f"trained to global step {outcome.global_step:,}; {where}logs in {config.log_dir}", flush=True)
+    return 0
+
+
+def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
+    from a2c_tf1.a3c.cluster import ClusterSpecError, load_cluster_spec
+
+    if args.task is None or args.cluster_spec is None:
+        raise CliError("--job needs --task and --cluster-spec")
+    try:
+        spec = load_cluster_spec(args.cluster_spec, args.job, args.task)
+    except ClusterSpecError as exc:
+        raise CliError(str(exc)) from None
+    from a2c_tf1.a3c.cluster import run_ps, run_worker
+    from a2c_tf1.a3c.train import WorkerError
+    from a2c_tf1.checkpoint import CheckpointError
+
+    if args.job == "ps":
+        run_ps(spec, args.task)
+        return 0
+    try:
+        outcome = run_worker(config, spec, args.task)
+    except WorkerError as exc:
+        _print_worker_error(exc)
+        raise CliError(str(exc)) from None
+    except CheckpointError as exc:
+        raise CliError(f"cannot resume: {exc}") from None
+    return _report(outcome, config, saves=args.task == 0)
+
+
+def launch_command(config: A3CConfig, args: argparse.Namespace, argv: list[str]) -> int:
+    from a2c_tf1.a3c.launch import Launcher
+
+    if args.job is not None:
+        raise CliError("--processes starts its own roles; drop --job/--task/--cluster-spec")
+    return Launcher(args.processes, _role_args(argv, config), config.log_dir).run()
+
+
+def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
+    from a2c_tf1.envs import is_atari
+
+    if not is_atari(config.env_id):
+        raise CliError(f"--evaluate plays Atari games; {config.env_id} is not an ALE id")
+    if args.video and os.path.splitext(args.video)[1].lower() not in (".mp4", ".gif"):
+        raise CliError(f"--video {args.video!r}: give a path ending in .mp4 or .gif")
+    if not os.path.exists(config.save_path):
+        raise CliError(f"no checkpoint at {config.save_path}; train first (same flags without --evaluate) "
+                       f"or point --models-dir at the folder holding a3c/{os.path.basename(config.save_path)}")
+    from a2c_tf1.a3c.play import load_player
+    from a2c_tf1.checkpoint import CheckpointError
+    from a2c_tf1.evaluate import evaluate
+
+    try:
+        agent, env = load_player(config)
+    except CheckpointError as exc:
+        raise CliError(f"cannot evaluate: {exc}") from None
+    evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
+             video_path=args.video, max_steps=args.max_steps)
+    agent.close()
+    return 0
+
+
+def list_presets() -> int:
+    width = max(len(name) for name in PRESETS)
+    for name, preset in PRESETS.items():
+        print(f"{name:<{width}}  {preset.description}")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["presets"]:
+            return list_presets()
+        args = build_parser().parse_args(argv)
+        config = config_from_args(args)
+        if args.evaluate:
+            return evaluate_command(config, args)
+        if args.processes is not None:
+            return launch_command(config, args, argv)
+        if args.job is not None:
+            return role_command(config, args)
+        if args.task is not None or args.cluster_spec is not None:
+            raise CliError("--task and --cluster-spec go with --job ps|worker")
+        return train_command(config)
+    except CliError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2 if "unknown" in str(exc) else 1

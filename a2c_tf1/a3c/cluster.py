@@ -1,0 +1,127 @@
+"""One role of an A3C cluster on TensorFlow's distributed runtime: a parameter server or a worker.
+
+The global network and its optimizer slots live on the parameter server(s), spread by
+``replica_device_setter``; each worker keeps its local network on its own device and sees only the
+parameter servers and itself (``device_filters``), so no worker ever waits for another. Worker 0 is
+the chief: it initialises the global variables (or restores them from the checkpoint), saves
+checkpoints and writes ``progress.csv``; the others wait for the initialised variables and log their
+own games under ``<log_dir>/worker-<i>/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from a2c_tf1.a3c import checkpoints
+from a2c_tf1.a3c.config import A3CConfig
+from a2c_tf1.a3c.envs import WorkerEnv
+from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session_config
+from a2c_tf1.a3c.train import Coordinator, Outcome, check_policy, prepare_global, probe_spaces, stop_on_signals
+from a2c_tf1.a3c.worker import Worker
+from a2c_tf1.logger import Logger
+
+tf1 = tf.compat.v1
+
+INIT_WAIT_S = 300.0  # a worker waits this long for the chief to initialise the global variables
+OPERATION_TIMEOUT_S = 120.0  # a session call that the cluster cannot answer fails instead of hanging
+
+
+class ClusterSpecError(ValueError):
+    """The cluster-spec file is missing or malformed, or the task is not in it."""
+
+
+def load_cluster_spec(path: str, job: str, task: int) -> dict:
+    """``{"ps": ["host:port", ...], "worker": ["host:port", ...]}`` from a JSON file, checked."""
+    try:
+        with open(path) as f:
+            spec = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ClusterSpecError(f"cannot read the cluster spec {path}: {exc}") from None
+    if not isinstance(spec, dict) or set(spec) != {"ps", "worker"} or not all(
+            isinstance(spec[k], list) and spec[k] and all(isinstance(a, str) and ":" in a for a in spec[k])
+            for k in ("ps", "worker")):
+        raise ClusterSpecError(f"{path} must hold {{\"ps\": [\"host:port\", ...], \"worker\": [\"host:port\", ...]}}")
+    if not 0 <= task < len(spec[job]):
+        raise ClusterSpecError(f"--task {task} is not in {path}: it lists {len(spec[job])} {job} task(s)")
+    return spec
+
+
+def run_ps(spec: dict, task: int, stop: Optional[threading.Event] = None) -> str:
+    """Serve the global variables until SIGINT/SIGTERM; returns the signal's name.
+
+    ``server.join()`` would never return, so the main thread waits on a stop event instead.
+    """
+    stop = stop or threading.Event()
+    server = tf1.train.Server(tf1.train.ClusterSpec(spec), job_name="ps", task_index=task,
+                              config=session_config(inter_op_threads=2), start=True)
+    print(f"parameter server {task} serving at {spec['ps'][task]}", flush=True)
+    with stop_on_signals(stop) as received:
+        while not stop.wait(1.0):
+            pass
+    del server
+    return signal.Signals(received[0]).name if received else "stopped"
+
+
+def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None) -> Outcome:
+    """Train as worker ``task`` of the cluster until the global step reaches ``config.num_timesteps``."""
+    stream = stream or sys.stdout
+    chief = task == 0
+    cluster = tf1.train.ClusterSpec(spec)
+    worker_device = f"/job:worker/task:{task}"
+    filters = ["/job:ps", worker_device]
+    server = tf1.train.Server(cluster, job_name="worker", task_index=task,
+                              config=session_config(inter_op_threads=2, device_filters=filters), start=True)
+    ob_space, ac_space = probe_spaces(config)
+    check_policy(config, ob_space)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(config.seed)
+        setter = tf1.train.replica_device_setter(ps_tasks=len(spec["ps"]), worker_device=worker_device + "/cpu:0",
+                                                 cluster=cluster)
+        glob = GlobalNetwork(policy_class(config.policy), ob_space, ac_space, config,
+                             np.random.RandomState(config.seed), device=setter)
+        local = LocalNetwork(task, glob, ob_space, ac_space, config, np.random.RandomState(config.seed + 1 + task),
+                             worker_device=worker_device + "/cpu:0")
+        glob.finish()
+        uninitialized = tf1.report_uninitialized_variables(glob.variables)
+    graph.finalize()
+    sess = tf1.Session(server.target, graph=graph,
+                       config=session_config(2, device_filters=filters, operation_timeout_s=OPERATION_TIMEOUT_S))
+    say = lambda text: print(text, file=stream, flush=True)  # noqa: E731
+    env = None
+    try:
+        sess.run(local.initializer)
+        if chief and sess.run(uninitialized).size:
+            start, _ = prepare_global(sess, glob, config, say)
+        else:
+            # A restarted chief finds the variables on a live parameter server and goes on from them.
+            deadline = time.time() + INIT_WAIT_S
+            while sess.run(uninitialized).size:
+                if time.time() > deadline:
+                    raise TimeoutError(f"the global variables were not initialised within {INIT_WAIT_S:.0f} s; "
+                                       f"is worker 0 (the chief) running?")
+                time.sleep(0.5)
+            start = int(sess.run(glob.step))
+        say(f"worker {task}{' (chief)' if chief else ''} starts at global step {start:,}")
+        env = WorkerEnv(config.env_id, config.seed + task, config.noop_max, config.action_set)
+        worker = Worker(local, glob, env, config, sess)
+        log_dir = config.log_dir if chief else os.path.join(config.log_dir, f"worker-{task}")
+        logger = Logger(log_dir, stream=stream, tensorboard=chief, env_id=config.env_id)
+        try:
+            save = (lambda: checkpoints.save(sess, glob, config.save_path)) if chief else None
+            coordinator = Coordinator(config, logger, start, save, lambda: int(sess.run(glob.step)), stream=stream)
+            return coordinator.run([worker], stop or threading.Event())
+        finally:
+            logger.close()
+    finally:
+        if env is not None:
+            env.close()
+        sess.close()

@@ -1,0 +1,286 @@
+"""Running actor-learners: worker threads, and the loop in the main thread that logs, saves and stops.
+
+The main thread never trains. It reads what the workers report, writes the log rows, ``monitor.csv``
+and checkpoints (so one thread writes files), and ends the run when the global step is reached, on
+Ctrl-C or SIGTERM (every worker stops after its current rollout, then the weights are saved) or when
+any worker raises (the run stops with that worker's error; nothing is saved, so the last checkpoint
+stays good). Every wait is bounded.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Callable, NamedTuple, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from a2c_tf1.a3c import checkpoints
+from a2c_tf1.a3c.config import A3CConfig
+from a2c_tf1.a3c.envs import WorkerEnv
+from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session_config
+from a2c_tf1.a3c.worker import Update, Worker
+from a2c_tf1.logger import Logger, ProgressLine
+from a2c_tf1.metrics import explained_variance
+from a2c_tf1.train import EpisodeStats
+
+tf1 = tf.compat.v1
+
+JOIN_TIMEOUT_S = 60.0  # a worker finishes its rollout (t_max steps and one update) well within this
+
+
+class WorkerError(RuntimeError):
+    """A worker raised; ``details`` holds its traceback."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
+
+
+class _Failure(NamedTuple):
+    worker: int
+    error: BaseException
+    details: str
+
+
+class _Exited(NamedTuple):
+    worker: int
+
+
+class Outcome(NamedTuple):
+    """How a run ended: ``reason`` is "done" (global step reached), the name of the signal that stopped
+    it ("SIGINT", "SIGTERM"), or "stopped" (the caller's stop event)."""
+    global_step: int
+    reason: str
+
+
+def _work(worker: Worker, stop: threading.Event, outbox: queue.Queue) -> None:
+    try:
+        worker.run(stop, outbox)
+    except BaseException as exc:  # reported to the main thread, which stops the run with it
+        outbox.put(_Failure(worker.index, exc, traceback.format_exc()))
+        stop.set()
+    finally:
+        outbox.put(_Exited(worker.index))
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGINT and SIGTERM set ``stop`` instead of raising; yields the list of signals received."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum, _frame):
+        received.append(signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class Coordinator:
+    """The main thread's side of a run: log rows every ``config.log_interval`` global steps, checkpoints
+    every ``config.save_interval`` (when ``save`` is given), the stop decision.
+
+    Args:
+        save: writes a checkpoint and returns the global step saved; None where another process saves.
+        read_step: reads the global step (for the end of the run).
+    """
+
+    def __init__(self, config: A3CConfig, logger: Logger, start_step: int, save: Optional[Callable[[], int]],
+                 read_step: Callable[[], int], progress: Optional[ProgressLine] = None, stream=None):
+        self.config, self.logger, self.save, self.read_step = config, logger, save, read_step
+        self.progress, self.stream = progress, stream or sys.stdout
+        self.global_step = self.start_step = start_step
+        self.global_episodes = 0
+        self.next_log = (start_step // config.log_interval + 1) * config.log_interval
+        self.next_save = (start_step // config.save_interval + 1) * config.save_interval
+        self.episode_stats = EpisodeStats()
+        self.updates = 0
+        self._sums: dict = collections.defaultdict(float)
+        self._values: list = []
+        self._returns: list = []
+        self._interval_updates = 0
+        self._start_time = time.time()
+
+    def _record(self, update: Update) -> None:
+        self.updates += 1
+        self.global_step = max(self.global_step, update.global_step)
+        self.global_episodes = max(self.global_episodes, update.global_episodes)
+        for key, value in update.stats.items():
+            self._sums[key] += value
+        self._values.append(update.values)
+        self._returns.append(update.returns)
+        self._interval_updates += 1
+        self.episode_stats.add(update.episodes)
+        self.logger.write_episodes(update.episodes, update.global_step)
+        if self.progress is not None:
+            self.progress.update(min(self.global_step, self.config.num_timesteps),
+                                 f"last-100 mean {self.episode_stats.summary()['eprewmean']:.2f}")
+
+    def write_row(self) -> None:
+        if not self._interval_updates:
+            return
+        values, returns = np.concatenate(self._values), np.concatenate(self._returns)
+        advantages = returns - values
+        elapsed = max(time.time() - self._start_time, 1e-9)
+        row = {"nupdates": self.updates, "total_timesteps": self.global_step,
+               "fps": int((self.global_step - self.start_step) / elapsed), "global_episodes": self.global_episodes}
+        row.update({k: v / self._interval_updates for k, v in self._sums.items()})
+        row.update({"explained_variance": explained_variance(values, returns),
+                    "advantage_mean": float(advantages.mean()), "advantage_std": float(advantages.std()),
+                    "value_target_mean": float(returns.mean()), "value_mean": float(values.mean())})
+        row.update(self.episode_stats.summary())
+        if self.progress is not None:
+            self.progress.clear()
+        self.logger.write(row, self.global_step)
+        self._sums.clear()
+        self._values.clear()
+        self._returns.clear()
+        self._interval_updates = 0
+
+    def run(self, workers: list[Worker], stop: threading.Event) -> Outcome:
+        """Start one thread per worker and coordinate them until they have all stopped.
+
+        Raises:
+            WorkerError: the first worker error, after every worker stopped.
+        """
+        outbox: queue.Queue = queue.Queue()
+        threads = [threading.Thread(target=_work, args=(w, stop, outbox), name=f"a3c-worker-{w.index}", daemon=True)
+                   for w in workers]
+        failure: Optional[_Failure] = None
+        with stop_on_signals(stop) as received:
+            for thread in threads:
+                thread.start()
+            running = {w.index for w in workers}
+            while running:
+                try:
+                    message = outbox.get(timeout=0.5)
+                except queue.Empty:
+                    if not any(t.is_alive() for t in threads):
+                        break  # every thread has gone; their last messages were read
+                    continue
+                if isinstance(message, Update):
+                    self._record(message)
+                    if self.global_step >= self.next_log:
+                        self.write_row()
+                        self.next_log = (self.global_step // self.config.log_interval + 1) * self.config.log_interval
+                    if self.save is not None and self.global_step >= self.next_save and not stop.is_set():
+                        self.save()
+                        self.next_save = (self.global_step // self.config.save_interval + 1) * self.config.save_interval
+                elif isinstance(message, _Failure):
+                    failure = failure or message
+                    stop.set()
+                elif isinstance(message, _Exited):
+                    running.discard(message.worker)
+            deadline = time.time() + JOIN_TIMEOUT_S
+            for thread in threads:
+                thread.join(timeout=max(deadline - time.time(), 0.1))
+            stuck = [t.name for t in threads if t.is_alive()]
+        if self.progress is not None:
+            self.progress.clear()
+        if failure is not None:
+            error = failure.error
+            raise WorkerError(f"worker {failure.worker} failed: {type(error).__name__}: {error}", failure.details)
+        if stuck:
+            raise WorkerError(f"{', '.join(stuck)} did not stop within {JOIN_TIMEOUT_S:.0f} s")
+        self.write_row()
+        self.global_step = max(self.global_step, self.read_step())
+        if self.save is not None:
+            self.save()
+        if received:
+            reason = signal.Signals(received[0]).name
+        else:
+            reason = "done" if self.global_step >= self.config.num_timesteps else "stopped"
+        return Outcome(self.global_step, reason)
+
+
+def probe_spaces(config: A3CConfig):
+    """(observation space of one frame, action space) of ``config.env_id`` with its action set."""
+    env = WorkerEnv(config.env_id, config.seed, noop_max=config.noop_max, action_set=config.action_set)
+    spaces = env.observation_space, env.action_space
+    env.close()
+    return spaces
+
+
+def check_policy(config: A3CConfig, ob_space) -> None:
+    """ValueError when the policy cannot read these observations."""
+    image = len(ob_space.shape) == 3
+    if config.policy in ("cnn", "two-tower") and not image:
+        raise ValueError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
+                         f"{ob_space.shape}; use --policy mlp or lstm")
+    if config.policy == "mlp" and image:
+        raise ValueError(f"{config.env_id} gives images; use --policy cnn, lstm or two-tower")
+
+
+def prepare_global(sess, glob: GlobalNetwork, config: A3CConfig, say: Callable[[str], None]) -> tuple[int, int]:
+    """Initialise the global network: from ``config.save_path`` when it exists (exact resume), else fresh
+    (with normalised-column heads when asked). Returns the global (step, episodes)."""
+    sess.run(glob.initializer)
+    if os.path.exists(config.save_path):
+        step, episodes = checkpoints.restore(sess, glob, config.save_path)
+        say(f"resuming from {config.save_path} at global step {step:,}")
+        return step, episodes
+    if config.head_init == "normc":
+        glob.assign(sess, glob.normc_heads(np.random.RandomState(config.seed + 7)))
+    return 0, 0
+
+
+def build_threads(config: A3CConfig, ob_space, ac_space) -> tuple[tf.Graph, GlobalNetwork, list[LocalNetwork]]:
+    """One graph: the global network and ``config.threads`` local networks."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(config.seed)
+        cls = policy_class(config.policy)
+        glob = GlobalNetwork(cls, ob_space, ac_space, config, np.random.RandomState(config.seed))
+        locals_ = [LocalNetwork(i, glob, ob_space, ac_space, config, np.random.RandomState(config.seed + 1 + i))
+                   for i in range(config.threads)]
+        glob.finish()
+    graph.finalize()
+    return graph, glob, locals_
+
+
+def train_threads(config: A3CConfig, logger: Logger, stream=None, progress: Optional[ProgressLine] = None,
+                  stop: Optional[threading.Event] = None) -> Outcome:
+    """Train with ``config.threads`` actor-learner threads in this process; checkpoints at ``config.save_path``.
+
+    Raises:
+        WorkerError: a worker raised (its traceback in ``details``).
+        checkpoint.CheckpointError: the checkpoint to resume from is damaged or does not fit.
+    """
+    stream = stream or sys.stdout
+    ob_space, ac_space = probe_spaces(config)
+    check_policy(config, ob_space)
+    graph, glob, locals_ = build_threads(config, ob_space, ac_space)
+    sess = tf1.Session(graph=graph, config=session_config(inter_op_threads=config.threads + 1))
+    envs = []
+    try:
+        sess.run([local.initializer for local in locals_])
+        start, _ = prepare_global(sess, glob, config, lambda text: print(text, file=stream, flush=True))
+        if start >= config.num_timesteps:
+            print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} global steps; "
+                  f"raise --num-timesteps to train further", file=stream, flush=True)
+            return Outcome(start, "done")
+        envs = [WorkerEnv(config.env_id, config.seed + i, config.noop_max, config.action_set)
+                for i in range(config.threads)]
+        workers = [Worker(local, glob, env, config, sess) for local, env in zip(locals_, envs)]
+        coordinator = Coordinator(config, logger, start, lambda: checkpoints.save(sess, glob, config.save_path),
+                                  lambda: int(sess.run(glob.step)), progress, stream)
+        return coordinator.run(workers, stop or threading.Event())
+    finally:
+        for env in envs:
+            env.close()
+        sess.close()

@@ -1,0 +1,283 @@
+"""A3C (a2c_tf1/a3c): the global/local update rule, checkpoints in the A2C's format, worker errors,
+signals, settings and the command line. Tiny budgets; the learning runs are in test_a3c_learning.py."""
+from __future__ import annotations
+
+import io
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from a2c_tf1.a3c import checkpoints
+from a2c_tf1.a3c.cli import build_parser, config_from_args
+from a2c_tf1.a3c.config import A3CConfig
+from a2c_tf1.a3c.envs import WorkerEnv
+from a2c_tf1.a3c.presets import PRESETS
+from a2c_tf1.a3c.train import WorkerError, build_threads, probe_spaces, train_threads
+from a2c_tf1.a3c.worker import Worker, lr_at
+from a2c_tf1.agent import Agent
+from a2c_tf1.logger import Logger
+from a2c_tf1.policies import CnnPolicy
+
+tf1 = tf.compat.v1
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHILD_ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+
+
+def cartpole(tmp_path, **overrides) -> A3CConfig:
+    values = {**PRESETS["a3c-cartpole"].overrides, "threads": 2, "models_dir": str(tmp_path / "m"),
+              "log_dir": str(tmp_path / "l"), **overrides}
+    return A3CConfig(**values).resolved(image_observations=False)
+
+
+def session_for(config: A3CConfig):
+    ob_space, ac_space = probe_spaces(config)
+    graph, glob, locals_ = build_threads(config, ob_space, ac_space)
+    sess = tf1.Session(graph=graph)
+    sess.run([glob.initializer] + [local.initializer for local in locals_])
+    return sess, glob, locals_
+
+
+def fake_rollout(local, config, rng):
+    t = config.t_max
+    obs = rng.normal(size=(t,) + tuple(local.train_model.X.shape.as_list()[1:])).astype(np.float32)
+    return {local.train_model.X: obs, local.A: rng.integers(0, 2, t).astype(np.int32),
+            local.ADV: rng.normal(size=t).astype(np.float32), local.R: rng.normal(size=t).astype(np.float32),
+            local.W: np.ones(t, np.float32), local.NSTEPS: t, local.NEPISODES: 1}
+
+
+def test_an_update_changes_the_global_weights_and_no_local_copy_until_it_syncs(tmp_path):
+    config = cartpole(tmp_path)
+    sess, glob, (w0, w1) = session_for(config)
+    sess.run([w0.sync, w1.sync])
+    global_before = sess.run(glob.params)
+    local0_before, local1_before = sess.run(w0.params), sess.run(w1.params)
+    for a, b in zip(global_before, local1_before):
+        np.testing.assert_array_equal(a, b)
+    feed = fake_rollout(w0, config, np.random.default_rng(0))
+    feed[glob.LR] = 1e-2
+    step, episodes = sess.run([w0.step_after, w0.episodes_after], feed)
+    assert (step, episodes) == (config.t_max, 1)
+    global_after = sess.run(glob.params)
+    assert all(not np.array_equal(a, b) for a, b in zip(global_before, global_after)), "every weight gets a gradient"
+    # Neither the updating worker's copy nor the other worker's copy moved: the update went to the global weights.
+    for before, after in zip(local0_before + local1_before, sess.run(w0.params) + sess.run(w1.params)):
+        np.testing.assert_array_equal(before, after)
+    sess.run(w1.sync)
+    for a, b in zip(global_after, sess.run(w1.params)):
+        np.testing.assert_array_equal(a, b)
+    for before, after in zip(local0_before, sess.run(w0.params)):
+        np.testing.assert_array_equal(before, after)
+    sess.close()
+
+
+def test_one_shared_optimizer_whose_slots_live_with_the_global_weights(tmp_path):
+    config = cartpole(tmp_path)
+    sess, glob, locals_ = session_for(config)
+    worker_vars = [v.op.name for v in sess.graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)
+                   if v.op.name.startswith("worker_")]
+    local_names = {v.op.name for local in locals_ for v in local.params}
+    assert set(worker_vars) == local_names, "a worker scope holds its network's weights and nothing else"
+    assert len(glob.optimizers) == 1
+    slots = dict(glob.state_variables)
+    assert {"model/fc1/w/m", "model/fc1/w/v", "global_step", "episodes"} <= set(slots)
+    assert slots["model/fc1/w/m"].op.name == "global/model/fc1/w/Adam"
+    assert all(v.op.name.startswith("global/") for v in slots.values()), [v.op.name for v in slots.values()]
+    sess.close()
+
+
+def test_two_towers_have_two_optimizers_each_over_its_own_tower(tmp_path):
+    config = A3CConfig(**{**PRESETS["a3c-breakout"].overrides, "threads": 1,
+                          "models_dir": str(tmp_path / "m")}).resolved(image_observations=True)
+    ob_space, ac_space = probe_spaces(config)
+    assert ac_space.n == 3
+    graph, glob, _ = build_threads(config, ob_space, ac_space)
+    assert [v.split("/")[1] for v in glob.param_names] == ["actor"] * 8 + ["critic"] * 8
+    assert glob.param_names[:2] == ["model/actor/c1/w", "model/actor/c1/b"]
+    assert len(glob.optimizers) == 2
+    names = [n for n, _ in glob.state_variables]
+    slots = dict(glob.state_variables)
+    assert slots["model/actor/pi/w/m"].op.name == "global/model/actor/pi/w/Adam_actor"
+    assert slots["model/critic/v/w/m"].op.name == "global/model/critic/v/w/Adam_critic"
+
+
+def test_checkpoint_loads_into_the_a2c_agent_with_identical_actions_and_resumes_exactly(tmp_path):
+    config = A3CConfig(env_id="BreakoutNoFrameskip-v4", threads=1, models_dir=str(tmp_path / "m"),
+                       optimizer="rmsprop").resolved(image_observations=True)
+    ob_space, ac_space = probe_spaces(config)
+    graph, glob, (local,) = build_threads(config, ob_space, ac_space)
+    sess = tf1.Session(graph=graph)
+    sess.run([glob.initializer, local.initializer, local.sync])
+    rng = np.random.default_rng(1)
+    feed = {local.train_model.X: rng.integers(0, 256, (5, 84, 84, 4), dtype=np.uint8),
+            local.A: rng.integers(0, 4, 5).astype(np.int32), local.ADV: rng.normal(size=5).astype(np.float32),
+            local.R: rng.normal(size=5).astype(np.float32), local.W: np.ones(5, np.float32),
+            local.NSTEPS: 5, local.NEPISODES: 2, glob.LR: 1e-3}
+    sess.run([local.step_after, local.episodes_after], feed)
+    assert checkpoints.save(sess, glob, config.save_path) == 5
+    assert config.save_path == str(tmp_path / "m" / "a3c" / "BreakoutNoFrameskip-v4.save")
+
+    agent = Agent(CnnPolicy, ob_space, ac_space, 1, 1, 4, num_threads=1)
+    assert agent.param_names == glob.param_names, "the A2C's names and order"
+    agent.load(config.save_path)
+    for a, b in zip(agent.get_params(), sess.run(glob.params)):
+        np.testing.assert_array_equal(a, b)
+    obs = rng.integers(0, 256, (8, 1, 84, 84, 4), dtype=np.uint8)
+    a3c_logits = [sess.run(glob.model.pi, {glob.model.X: o}) for o in obs]
+    np.testing.assert_array_equal([agent.greedy_step(o)[0] for o in obs], [np.argmax(l[0]) for l in a3c_logits])
+    agent.close()
+
+    # A fresh graph restores the weights, the RMSProp statistics and both counters.
+    state = glob.get_state(sess)
+    graph2, glob2, _ = build_threads(config, ob_space, ac_space)
+    sess2 = tf1.Session(graph=graph2)
+    sess2.run(glob2.initializer)
+    assert checkpoints.restore(sess2, glob2, config.save_path) == (5, 2)
+    for name, value in glob2.get_state(sess2).items():
+        np.testing.assert_array_equal(value, state[name], err_msg=name)
+    sess.close()
+    sess2.close()
+
+
+class _FailingEnv(WorkerEnv):
+    steps = 0
+
+    def step(self, action):
+        type(self).steps += 1
+        if type(self).steps == 300:
+            raise RuntimeError("the emulator fell over")
+        return super().step(action)
+
+
+def test_an_exception_in_any_worker_stops_the_run_with_that_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("a2c_tf1.a3c.train.WorkerEnv", _FailingEnv)
+    config = cartpole(tmp_path, num_timesteps=10**7)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    with pytest.raises(WorkerError, match="worker [01] failed: RuntimeError: the emulator fell over") as info:
+        train_threads(config, logger, stream=io.StringIO())
+    logger.close()
+    assert "Traceback" in info.value.details
+    assert not os.path.exists(config.save_path), "nothing is saved after a worker error"
+    assert threading.active_count() < 5, "every worker thread has ended"
+
+
+def test_sigterm_stops_every_worker_saves_and_the_run_resumes(tmp_path):
+    config = cartpole(tmp_path, num_timesteps=10**7, log_interval=500)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    timer = threading.Timer(8.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        outcome = train_threads(config, logger, stream=io.StringIO())
+    finally:
+        timer.cancel()
+        logger.close()
+    assert outcome.reason == "SIGTERM" and 0 < outcome.global_step < config.num_timesteps
+    state = checkpoints.checkpoint.load_params(config.save_path + ".state")
+    assert int(state["global_step"]) == outcome.global_step
+    # The same settings with a budget already reached resume, see it and stop at once.
+    stream = io.StringIO()
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    again = train_threads(cartpole(tmp_path, num_timesteps=outcome.global_step), logger, stream=stream)
+    logger.close()
+    assert again.global_step == outcome.global_step
+    assert f"resuming from {config.save_path} at global step {outcome.global_step:,}" in stream.getvalue()
+
+
+def test_learning_rate_schedules():
+    seed003 = A3CConfig(**PRESETS["a3c-breakout"].overrides)
+    assert lr_at(seed003, 0, 0) == pytest.approx(1e-3)  # 1e-3 / log10(10)
+    assert lr_at(seed003, 123, 900) == pytest.approx(1e-3 / math.log10(19.0))
+    paper = A3CConfig(**PRESETS["a3c-atari"].overrides)
+    assert lr_at(paper, paper.num_timesteps // 4, 10**6) == pytest.approx(7e-4 * 0.75)
+
+
+def parse(*argv):
+    return config_from_args(build_parser().parse_args(list(argv)))
+
+
+def test_presets_and_defaults():
+    paper = parse("--env", "PongNoFrameskip-v4")
+    assert (paper.env_id, paper.threads, paper.t_max, paper.optimizer, paper.alpha, paper.epsilon, paper.lr,
+            paper.lrschedule, paper.max_grad_norm, paper.nstack) == (
+        "PongNoFrameskip-v4", 16, 5, "rmsprop", 0.99, 0.1, 7e-4, "linear", 40.0, 4)
+    cart = parse("--env", "CartPole-v1", "--threads", "2")
+    assert (cart.policy, cart.threads, cart.nstack, cart.optimizer) == ("mlp", 2, 1, "adam")
+    assert parse().threads == 16  # Breakout, the paper's settings
+    seed004 = parse("--preset", "a3c-lstm-cartpole")
+    assert (seed004.policy, seed004.t_max, seed004.head_init, seed004.gae_lambda) == ("lstm", 30, "normc", 1.0)
+    seed003 = parse("--preset", "a3c-pong", "--threads", "3")
+    assert (seed003.action_set, seed003.t_max, seed003.lrschedule, seed003.threads) == (
+        (1, 2, 3, 4, 5), 20, "episode-log", 3)
+    assert parse("--preset", "a3c-breakout").threads == os.cpu_count()
+    assert parse("--env", "CartPole-v1", "--models-dir", "x").save_path == os.path.join("x", "a3c", "CartPole-v1.save")
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(PRESETS) if PRESETS[n].overrides.get("action_set")])
+def test_seed_003_action_sets_fit_their_games(name):
+    config = A3CConfig(**PRESETS[name].overrides)
+    env = WorkerEnv(config.env_id, 0, action_set=config.action_set)
+    assert env.action_space.n == len(config.action_set)
+    assert env.observation_space.shape == (84, 84, 1)
+    env.reset()
+    assert env.step(env.action_space.n - 1).obs.shape == (84, 84, 1)
+    env.close()
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=CHILD_ENV)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--threads", "0"], "--threads"),
+    (["--preset", "a3c-seaquest"], "unknown preset"),
+    (["--env", "NoSuchGame-v9"], "unknown environment"),
+    (["--policy", "transformer"], "unknown --policy"),
+    (["--env", "CartPole-v1", "--action-set", "1,2"], "--action-set"),
+    (["--env", "CartPole-v1", "--job", "worker"], "--job needs --task and --cluster-spec"),
+    (["--env", "CartPole-v1", "--job", "worker", "--task", "0", "--cluster-spec", "/nonexistent.json"],
+     "cannot read the cluster spec"),
+    (["--env", "CartPole-v1", "--evaluate"], "not an ALE id"),
+    (["--preset", "a3c-breakout", "--evaluate", "--models-dir", "/nonexistent"], "no checkpoint at"),
+])
+def test_bad_input_is_one_line_and_a_nonzero_exit(args, fragment):
+    proc = run_cli(*args)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("python -m a2c_tf1.a3c: error:")]
+    assert len(errors) == 1 and fragment in errors[0], proc.stderr
+
+
+def test_presets_command_lists_every_preset():
+    proc = run_cli("presets")
+    assert proc.returncode == 0
+    assert [line.split()[0] for line in proc.stdout.splitlines()] == list(PRESETS)
+
+
+def test_seed_003_preset_trains_saves_and_plays_through_the_cli(tmp_path):
+    common = ["--preset", "a3c-breakout", "--threads", "1", "--models-dir", tmp_path / "m"]
+    proc = run_cli(*common, "--num-timesteps", 60, "--log-dir", tmp_path / "l", "--log-interval", 20, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "trained to global step" in proc.stdout
+    progress = (tmp_path / "l" / "progress.csv").read_text().splitlines()
+    assert progress[0].startswith("nupdates,total_timesteps,fps,global_episodes,policy_loss")
+    proc = run_cli(*common, "--evaluate", "--episodes", 1, "--max-steps", 30, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "BreakoutNoFrameskip-v4: 1 games" in proc.stdout
+
+
+def test_the_dashboard_reads_an_a3c_log_folder(tmp_path):
+    from a2c_tf1.plot import draw_dashboard
+
+    config = cartpole(tmp_path, num_timesteps=3000, log_interval=1000)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=True)
+    assert train_threads(config, logger, stream=io.StringIO()).reason == "done"
+    logger.close()
+    assert draw_dashboard([config.log_dir], str(tmp_path / "d.png")) >= 12
+    assert os.path.getsize(tmp_path / "d.png") > 10_000
