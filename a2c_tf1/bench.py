@@ -1,9 +1,12 @@
-"""Speed benchmark: ``python -m a2c_tf1.bench [--env ID] [--nenvs 16] [--nsteps 5] [--seconds 15]``.
+"""Speed benchmark: ``python -m a2c_tf1.bench [--env ID] [--nenvs 16] [--nsteps 5] [--seconds 15] [--a3c]``.
 
 Measures in one process, one after the other: the env alone (random actions), the model alone (nsteps
 step calls on [nenvs] + one train call on [nenvs*nsteps]), and full training (Runner + train). A
 synchronous A2C cannot beat the serial limit 1 / (1/env + 1/model); the ratio of training speed to that
 limit is the figure of merit, since absolute speeds drift between (shared, noisy) machines.
+
+``--a3c`` then measures, in the same run, A3C's global steps per second with one actor-learner thread
+per core and with 2 worker processes and a parameter server (a2c_tf1/a3c/bench.py).
 """
 from __future__ import annotations
 
@@ -74,6 +77,8 @@ def main() -> None:
     parser.add_argument("--nenvs", type=int, default=16)
     parser.add_argument("--nsteps", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=15.0, help="per measurement")
+    parser.add_argument("--a3c", action="store_true",
+                        help="also measure A3C: threads (one per core) and 2 worker processes")
     args = parser.parse_args()
     result = measure(args.env, args.nenvs, args.nsteps, args.seconds)
     print(f"{args.env}, {args.nenvs} envs, nsteps {args.nsteps}")
@@ -83,6 +88,17 @@ def main() -> None:
     print(f"training end to end  {result['train_steps_per_s']:8.0f} steps/s")
     print(f"training / limit     {result['train_over_limit']:8.2f}")
     print(f"peak RSS             {result['peak_rss_mib']:8.0f} MiB")
+    if args.a3c:
+        import os
+
+        from a2c_tf1.a3c.bench import measure_processes, measure_threads
+
+        threads = os.cpu_count() or 1
+        a3c_threads = measure_threads(args.env, threads, args.seconds)
+        a3c_processes = measure_processes(args.env, 2, args.seconds)
+        print(f"A3C, {threads} threads      {a3c_threads:8.0f} steps/s  (global steps; t_max 5, batch 1 per step)")
+        print(f"A3C, 2 processes     {a3c_processes:8.0f} steps/s  (parameter server + 2 workers on loopback)")
+        print(f"A3C threads / A2C    {a3c_threads / result['train_steps_per_s']:8.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""A3C across processes on TensorFlow's distributed runtime, on loopback: a parameter server and two
+worker processes started and supervised by ``--processes 2`` train CartPole; a worker killed with
+SIGKILL is restarted and the run goes on; a parameter server killed with SIGKILL ends in the whole
+cluster resuming from the last checkpoint. Every wait is bounded and every process is stopped by pid."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from a2c_tf1.checkpoint import load_params
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUDGET = 40_000
+
+
+def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen, log) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise AssertionError(f"gave up waiting for {what} (launcher exit code {proc.poll()}):\n{log()[-3000:]}")
+
+
+def global_step(log_dir) -> int:
+    try:
+        with open(log_dir / "progress.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return 0
+    return int(rows[-1]["total_timesteps"]) if rows else 0
+
+
+def saved_step(path) -> int:
+    try:
+        return int(load_params(str(path) + ".state")["global_step"])
+    except Exception:  # not written yet, or being replaced
+        return -1
+
+
+def children(status_path) -> dict:
+    try:
+        with open(status_path) as f:
+            status = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return {(c["role"], c["task"]): c["pid"] for c in status["children"]} | {
+        "worker_restarts": status["worker_restarts"], "cluster_restarts": status["cluster_restarts"]}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_cluster_trains_and_survives_a_killed_worker_and_a_killed_parameter_server(tmp_path):
+    log_dir, models_dir = tmp_path / "l", tmp_path / "m"
+    save_path = models_dir / "a3c" / "CartPole-v1.save"
+    status_path = log_dir / "launcher.json"
+    out_path = tmp_path / "launcher.out"
+    command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "2", "--seed", "0",
+               "--num-timesteps", str(BUDGET), "--log-interval", "1000", "--save-interval", "2000",
+               "--models-dir", str(models_dir), "--log-dir", str(log_dir)]
+    with open(out_path, "wb") as out:
+        launcher = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    log = lambda: out_path.read_text(errors="replace")  # noqa: E731
+    started: set[int] = set()
+    faults = survived = 0
+    try:
+        wait_for(lambda: global_step(log_dir) >= 3000, 300, "the global step to rise", launcher, log)
+        first = children(status_path)
+        started |= {first[("ps", 0)], first[("worker", 0)], first[("worker", 1)]}
+
+        # 1. kill -9 a worker: the launcher restarts it and the global step keeps rising.
+        victim, before = first[("worker", 1)], global_step(log_dir)
+        os.kill(victim, signal.SIGKILL)
+        faults += 1
+        wait_for(lambda: children(status_path).get("worker_restarts") == 1, 60, "the worker restart", launcher, log)
+        restarted = children(status_path)[("worker", 1)]
+        started.add(restarted)
+        assert restarted != victim and alive(restarted)
+        wait_for(lambda: "worker 1 starts at global step" in (log_dir / "processes" / "worker-1.log").read_text(),
+                 240, "the restarted worker to re-sync", launcher, log)
+        wait_for(lambda: global_step(log_dir) >= before + 4000, 240, "the step to rise after the kill", launcher, log)
+        survived += 1
+
+        # 2. kill -9 the parameter server after a checkpoint: the cluster restarts from it.
+        wait_for(lambda: saved_step(save_path) >= before, 240, "a checkpoint after the worker kill", launcher, log)
+        checkpointed = saved_step(save_path)
+        os.kill(first[("ps", 0)], signal.SIGKILL)
+        faults += 1
+        wait_for(lambda: children(status_path).get("cluster_restarts") == 1, 60, "the cluster restart", launcher, log)
+        started |= {pid for key, pid in children(status_path).items() if isinstance(key, tuple)}
+        assert not any(alive(first[key]) for key in [("ps", 0), ("worker", 0)]), "the old cluster was stopped"
+        code = launcher.wait(timeout=420)
+        assert code == 0, log()[-3000:]
+        resumed = re.findall(r"resuming from .* at global step ([\d,]+)",
+                             (log_dir / "processes" / "worker-0.log").read_text())
+        assert resumed and int(resumed[-1].replace(",", "")) >= checkpointed > 0, resumed
+        assert saved_step(save_path) >= BUDGET
+        survived += 1
+        print(f"\nfaults injected: {faults}, survived: {survived}; worker killed near global step {before:,}, "
+              f"parameter server killed after the checkpoint at {checkpointed:,}, resumed at {resumed[-1]}")
+        assert not any(alive(pid) for pid in started), "every process the launcher started has exited"
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_bad_cluster_spec_is_one_line(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}))
+    proc = subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--job", "worker", "--task",
+                           "3", "--cluster-spec", str(spec)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "--task 3 is not in" in proc.stderr
+
+
+@pytest.mark.parametrize("text", ["{", json.dumps({"ps": [], "worker": ["x:1"]}), json.dumps({"worker": ["x:1"]})])
+def test_malformed_cluster_specs_are_refused(tmp_path, text):
+    from a2c_tf1.a3c.cluster import ClusterSpecError, load_cluster_spec
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(text)
+    with pytest.raises(ClusterSpecError):
+        load_cluster_spec(str(spec), "worker", 0)
