@@ -83,7 +83,7 @@ def measure_processes(env_id: str, processes: int, seconds: float, start_timeout
     with tempfile.TemporaryDirectory() as tmp:
         progress = os.path.join(tmp, "logs", "progress.csv")
         command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", env_id, "--processes", str(processes),
-                   "--num-timesteps", str(10**12), "--log-interval", "200", "--save-interval", str(10**12),
+                   "--num-timesteps", str(10**12), "--log-interval", "100", "--save-interval", str(10**12),
                    "--models-dir", os.path.join(tmp, "models"), "--log-dir", os.path.join(tmp, "logs")]
         with open(os.path.join(tmp, "launcher.out"), "wb") as out:
             launcher = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -95,9 +95,18 @@ def measure_processes(env_id: str, processes: int, seconds: float, start_timeout
                     raise RuntimeError(f"the cluster did not start; see {tmp}/launcher.out")
                 time.sleep(0.5)
             time.sleep(max(seconds / 3, 3.0))  # warm-up
-            first, start = _last_step(progress), time.perf_counter()
-            time.sleep(seconds)
-            return (_last_step(progress) - first) / (time.perf_counter() - start)
+            # The rate between the first and the last new log row seen in the window, each timed when it
+            # appeared, so the row interval does not limit the resolution.
+            seen, end = [], time.perf_counter() + seconds
+            while time.perf_counter() < end or len(seen) < 2:
+                step = _last_step(progress)
+                if not seen or step != seen[-1][1]:
+                    seen.append((time.perf_counter(), step))
+                if time.perf_counter() > end + start_timeout:
+                    raise RuntimeError(f"the cluster stopped logging; see {tmp}/launcher.out")
+                time.sleep(0.05)
+            (t0, s0), (t1, s1) = seen[1] if len(seen) > 2 else seen[0], seen[-1]
+            return (s1 - s0) / max(t1 - t0, 1e-9)
         finally:
             if launcher.poll() is None:
                 launcher.send_signal(signal.SIGTERM)  # the launcher stops its children by pid

@@ -90,9 +90,10 @@ class Worker:
         masks = np.zeros(t_max, np.float32)
         stack = push_frame(np.zeros(self.stack_shape, self.dtype), env.reset())
         state, mask = self.initial_state, 1.0  # mask 1: this step starts an episode
-        global_step, global_episodes = self.sync()
-        while global_step < config.num_timesteps and not stop.is_set():
+        while not stop.is_set():
             global_step, global_episodes = self.sync()
+            if global_step >= config.num_timesteps:
+                break
             start_state = state
             episodes: list = []
             terminal = end = False
