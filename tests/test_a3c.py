@@ -281,3 +281,80 @@ def test_the_dashboard_reads_an_a3c_log_folder(tmp_path):
     logger.close()
     assert draw_dashboard([config.log_dir], str(tmp_path / "d.png")) >= 12
     assert os.path.getsize(tmp_path / "d.png") > 10_000
+
+
+class _ShortCartPole(WorkerEnv):
+    """CartPole cut by a time limit after 3 steps: every episode ends truncated, never terminal."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        import gymnasium as gym
+
+        self._env = gym.make("CartPole-v1", max_episode_steps=3)
+
+
+class _StopAfter:
+    def __init__(self, stop, count):
+        self.stop, self.count, self.items = stop, count, []
+
+    def put(self, item):
+        self.items.append(item)
+        if len(self.items) >= self.count:
+            self.stop.set()
+
+
+def test_a_time_limit_is_bootstrapped_from_the_final_observation(tmp_path, monkeypatch):
+    import a2c_tf1.a3c.worker as worker_module
+
+    config = cartpole(tmp_path, threads=1, t_max=20)
+    sess, glob, (local,) = session_for(config)
+    env = _ShortCartPole(config.env_id, 0)
+    worker = Worker(local, glob, env, config, sess)
+    seen = []
+    real_returns = worker_module.nstep_returns
+    monkeypatch.setattr(worker_module, "nstep_returns", lambda *a: seen.append(a) or real_returns(*a))
+    values_of = []
+    real_value = worker._value_of
+    worker._value_of = lambda *a: values_of.append(real_value(*a)) or values_of[-1]
+    stop = threading.Event()
+    worker.run(stop, _StopAfter(stop, 2))
+    rewards, next_values, terminals, ends, gamma = seen[0]
+    assert len(rewards) == 3, "the rollout stops at the episode end, before t_max"
+    assert not terminals[-1] and ends[-1]
+    assert next_values[-1] == values_of[0] != 0.0, "V(final observation), not 0 and not the next episode's"
+    # R2 = r2 + gamma * V(final obs): the limit cut the episode, it did not end it.
+    assert real_returns(*seen[0])[-1] == pytest.approx(1.0 + 0.99 * values_of[0], rel=1e-5)
+    env.close()
+    sess.close()
+
+
+def test_a_newer_state_beside_an_older_save_resumes_from_the_state_weights(tmp_path):
+    from a2c_tf1.checkpoint import CheckpointError, load_params, save_params
+
+    config = cartpole(tmp_path, threads=1)
+    sess, glob, (local,) = session_for(config)
+    path = config.save_path
+    checkpoints.save(sess, glob, path)
+    older_save = (tmp_path / "older.save")
+    older_save.write_bytes(open(path, "rb").read())
+    feed = fake_rollout(local, config, np.random.default_rng(2))
+    feed[glob.LR] = 1e-2
+    sess.run([local.step_after, local.episodes_after], feed)
+    checkpoints.save(sess, glob, path)
+    newest = sess.run(glob.params)
+    os.replace(older_save, path)  # as if stopped after the .state was written and before the .save
+
+    sess2, glob2, _ = session_for(config)
+    notes = []
+    assert checkpoints.restore(sess2, glob2, path, notes.append) == (config.t_max, 1)
+    assert "older than" in notes[0]
+    for a, b in zip(newest, sess2.run(glob2.params)):
+        np.testing.assert_array_equal(a, b)
+
+    state = load_params(path + ".state")
+    state["weights/model/pi/b"] = state["weights/model/pi/b"] + 1.0
+    save_params(path + ".state", state)
+    with pytest.raises(CheckpointError, match="do not match their fingerprint"):
+        checkpoints.restore(sess2, glob2, path)
+    sess.close()
+    sess2.close()

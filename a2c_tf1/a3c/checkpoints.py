@@ -1,56 +1,82 @@
-"""The global weights as the A2C's ``.save`` files (same names, order and safety rules), and the
-optimizer slots and global counters beside them in ``<path>.state`` for an exact resume."""
+"""The global weights as the A2C's ``.save`` files (same names, order and safety rules), and beside them
+``<path>.state``: the optimizer slots, the global step and game count, and a copy of the weights with
+their fingerprint, for an exact resume.
+
+As the A2C's checkpoints: the ``.state`` is written first and then the ``.save``, each atomically,
+from one reading of the variables, so a stop at any moment leaves a consistent pair or a newer
+``.state`` beside an older ``.save``, which :func:`restore` notices (the fingerprints differ) and
+resumes from the ``.state``'s weights.
+"""
 from __future__ import annotations
 
 import os
+from typing import Callable, Optional
 
 import numpy as np
 
 from a2c_tf1 import checkpoint
 from a2c_tf1.a3c.graph import GlobalNetwork
 from a2c_tf1.a3c.worker import TrainingDiverged
-
-STATE_SUFFIX = ".state"  # <EnvId>.save.state, as the A2C
+from a2c_tf1.agent import STATE_SUFFIX, WEIGHTS_FINGERPRINT, WEIGHTS_PREFIX
 
 
 def save(sess, glob: GlobalNetwork, path: str) -> int:
-    """Atomically write the global weights (seed format: a list in variable order) and the training state.
+    """Atomically write ``<path>.state`` and then ``<path>`` (the seed's format: a list in variable order).
 
     Returns:
         the global step saved.
 
     Raises:
-        TrainingDiverged: a weight is NaN or infinite; the files on disk are left as they were.
+        TrainingDiverged: a weight or optimizer statistic is NaN or infinite; the files on disk are left
+            as they were.
     """
     params = glob.get_params(sess)
     state = glob.get_state(sess)
     for name, array in list(zip(glob.param_names, params)) + list(state.items()):
         if not np.all(np.isfinite(array)):
             raise TrainingDiverged(f"{name} holds NaN or infinite values; {path} was not overwritten")
-    checkpoint.save_params(path, params)
+    state[WEIGHTS_FINGERPRINT] = checkpoint.fingerprint(params)
+    state.update({WEIGHTS_PREFIX + name: array for name, array in zip(glob.param_names, params)})
     checkpoint.save_params(path + STATE_SUFFIX, state)
+    checkpoint.save_params(path, params)
     return int(state["global_step"])
 
 
-def restore(sess, glob: GlobalNetwork, path: str) -> tuple[int, int]:
-    """Load ``path`` (and ``path.state`` when present) into the global network.
+def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], None]] = None) -> tuple[int, int]:
+    """Load the newest consistent moment of ``path`` and ``path.state`` into the global network.
 
     Returns:
-        (global step, global episodes) of the saved run; (0, 0) without a ``.state`` file.
+        (global step, global episodes) of the saved run; (0, 0) for a ``.save`` without a ``.state``
+        (weights from the A2C or the seed, say).
 
     Raises:
-        checkpoint.CheckpointError: a damaged, unsafe or mismatched file (names the variable).
+        checkpoint.CheckpointError: a damaged, unsafe or mismatched file (names the variable), or a
+            ``.state`` alone that holds no weights.
     """
     shapes = [tuple(v.shape.as_list()) for v in glob.params]
-    arrays = checkpoint.match_to_variables(checkpoint.load_params(path), glob.param_names, shapes, path)
-    glob.assign(sess, dict(zip(glob.param_names, arrays)))
-    if not os.path.exists(path + STATE_SUFFIX):
+    weights = None
+    if os.path.exists(path):
+        weights = checkpoint.match_to_variables(checkpoint.load_params(path), glob.param_names, shapes, path)
+        glob.assign(sess, dict(zip(glob.param_names, weights)))
+    state_path = path + STATE_SUFFIX
+    if not os.path.exists(state_path):
+        if weights is None:
+            raise checkpoint.CheckpointError(f"no checkpoint at {path}")
         return 0, 0
-    state = checkpoint.load_params(path + STATE_SUFFIX)
+    state = checkpoint.load_params(state_path)
     if not isinstance(state, dict):
-        raise checkpoint.CheckpointError(f"{path + STATE_SUFFIX} is not a training-state file")
-    names = [n for n, _ in glob.state_variables]
-    shapes = [tuple(v.shape.as_list()) for _, v in glob.state_variables]
-    values = checkpoint.match_to_variables(state, names, shapes, path + STATE_SUFFIX)
-    glob.assign(sess, dict(zip(names, values)))
+        raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+    names = [n for n, _ in glob.state_variables] + [WEIGHTS_FINGERPRINT] + [WEIGHTS_PREFIX + n for n in glob.param_names]
+    shapes = [tuple(v.shape.as_list()) for _, v in glob.state_variables] + [(32,)] + shapes
+    arrays = checkpoint.match_to_variables(state, names, shapes, state_path)
+    nstate = len(glob.state_variables)
+    fingerprint, saved_weights = arrays[nstate], arrays[nstate + 1:]
+    if not np.array_equal(checkpoint.fingerprint(saved_weights), fingerprint):
+        raise checkpoint.CheckpointError(f"{state_path}: its weights do not match their fingerprint (damaged file)")
+    if weights is None or not np.array_equal(checkpoint.fingerprint(weights), fingerprint):
+        if say is not None:
+            say(f"{path} is {'missing' if weights is None else 'older than ' + state_path}; "
+                f"resuming from the weights saved in {state_path}")
+        glob.assign(sess, dict(zip(glob.param_names, saved_weights)))
+    glob.assign(sess, dict(zip([n for n, _ in glob.state_variables], arrays[:nstate])))
     return int(state["global_step"]), int(state["episodes"])

@@ -230,8 +230,8 @@ def prepare_global(sess, glob: GlobalNetwork, config: A3CConfig, say: Callable[[
     """Initialise the global network: from ``config.save_path`` when it exists (exact resume), else fresh
     (with normalised-column heads when asked). Returns the global (step, episodes)."""
     sess.run(glob.initializer)
-    if os.path.exists(config.save_path):
-        step, episodes = checkpoints.restore(sess, glob, config.save_path)
+    if os.path.exists(config.save_path) or os.path.exists(config.save_path + checkpoints.STATE_SUFFIX):
+        step, episodes = checkpoints.restore(sess, glob, config.save_path, say)
         say(f"resuming from {config.save_path} at global step {step:,}")
         return step, episodes
     if config.head_init == "normc":
