@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Train A2C on Breakout with baselines' defaults; resumes from models/BreakoutNoFrameskip-v4.save.
+"""Train A2C on Breakout with the settings that reproduce baselines' published curve; resumes from
+models/BreakoutNoFrameskip-v4.save.
 
 Other games and settings through flags (``--help``) and presets (``python -m a2c_tf1 presets``).
 """

@@ -78,7 +78,7 @@ def _yes_no(text: str) -> bool:
 _FLAGS = {
     "--env": ("env_id", str, "gymnasium env id (default BreakoutNoFrameskip-v4; CartPole-v1 with --policy mlp)"),
     "--num-timesteps": ("num_timesteps", _positive_int, "environment steps to train in total (default 10M)"),
-    "--nenvs": ("nenvs", _positive_int, "parallel environments (default 16)"),
+    "--nenvs": ("nenvs", _positive_int, "parallel environments (default 4)"),
     "--nsteps": ("nsteps", _positive_int, "steps per env per update (default 5)"),
     "--nstack": ("nstack", _positive_int, "frames stacked per observation (default 4 for cnn, 1 for mlp)"),
     "--seed": ("seed", _non_negative_int, "random seed (default 0)"),
@@ -87,7 +87,7 @@ _FLAGS = {
     "--policy": ("policy", str, "cnn, mlp, lstm, lnlstm or small-lstm (default cnn)"),
     "--optimizer": ("optimizer", str, "rmsprop or adam (default rmsprop)"),
     "--baselines": ("baselines", str, "baselines code generation: 2017 (value loss /2, policy head init 1.0) or "
-                                      "2018 (no /2, init 0.01, the published benchmark's code) (default 2017)"),
+                                      "2018 (no /2, init 0.01, the published benchmark's code) (default 2018)"),
     "--serve": ("serve", _yes_no, "yes: FIRE is added to the first action of every life in games that need "
                                   "FIRE to serve, as baselines served; no: the agent serves (default yes)"),
     "--frame": ("frame", str, "Atari frames: nature (84x84) or kungfu42 (default nature)"),

@@ -36,8 +36,9 @@ class TrainConfig:
     observations, then an LSTM of 256, plain or layer-normalised)."""
     num_timesteps: int = 10_000_000
     """environment steps (agent decisions); 10M steps = 40M Atari frames, baselines' budget."""
-    nenvs: int = 16
-    """parallel environments (baselines' run_atari: 16)."""
+    nenvs: int = 4
+    """parallel environments. 4 reproduces baselines' published Breakout curve (docs/reproduction/EXPERIMENTS.md);
+    baselines' 2017 run_atari used 16, which learns Breakout 1-2M steps later (preset breakout-2017)."""
     nsteps: int = 5
     """steps per env per update, so a batch is nenvs * nsteps."""
     nstack: Optional[int] = None
@@ -62,8 +63,9 @@ class TrainConfig:
     """RMSProp epsilon (inside the square root, as in TF1)."""
     optimizer: str = "rmsprop"
     """rmsprop (baselines: decay alpha, epsilon) or adam (TF1 defaults besides lr)."""
-    baselines: str = "2017"
-    """baselines code generation: 2017 (value loss /2, policy head init 1.0) or 2018 (no /2, init 0.01)."""
+    baselines: str = "2018"
+    """baselines code generation: 2018 (value loss without /2, policy head init 0.01: the code behind the
+    published curves) or 2017 (value loss /2, policy head init 1.0: the seed's)."""
     serve: bool = True
     """Atari games whose action 1 is FIRE get FIRE added to the first action of every life (baselines served
     after every life loss); False leaves serving to the agent."""
@@ -100,21 +102,24 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "breakout": Preset("Breakout, baselines' A2C settings (published ~290 at 10M steps)", {}),
-    "pong": Preset("Pong, baselines' A2C settings (published ~18.7 at 10M steps)", {"env_id": "PongNoFrameskip-v4"}),
+    "breakout": Preset("Breakout with the settings that reproduce baselines' published curve: 2018 code, 4 envs "
+                       "(published ~290 at 10M steps)", {}),
+    "breakout-2017": Preset("Breakout as baselines' 2017 run_atari (the seed): 2017 code, 16 envs",
+                            {"nenvs": 16, "baselines": "2017"}),
+    "pong": Preset("Pong, the breakout preset's settings (published ~18.7 at 10M steps)", {"env_id": "PongNoFrameskip-v4"}),
     "spaceinvaders": Preset(
         "SpaceInvaders as seed 001: 8 envs, vf_coef 0.25, lr 7e-4 linear, RMSProp .99/1e-5 (target ~600 at 10M)",
-        {"env_id": "SpaceInvadersNoFrameskip-v4", "nenvs": 8, "vf_coef": 0.25}),
-    "assault": Preset("Assault, baselines' A2C settings (seed 003's game list)", {"env_id": "AssaultNoFrameskip-v4"}),
-    "beamrider": Preset("BeamRider, baselines' A2C settings (published ~2469 at 10M steps)",
+        {"env_id": "SpaceInvadersNoFrameskip-v4", "nenvs": 8, "vf_coef": 0.25, "baselines": "2017"}),
+    "assault": Preset("Assault, the breakout preset's settings (seed 003's game list)", {"env_id": "AssaultNoFrameskip-v4"}),
+    "beamrider": Preset("BeamRider, the breakout preset's settings (published ~2469 at 10M steps)",
                         {"env_id": "BeamRiderNoFrameskip-v4"}),
     # Seed 002 ran 5 games, rollouts of 10 and Adam, and weighed the squared TD error by 1; our value
     # loss carries baselines' /2, so vf_coef 2.0 gives the seed's weight.
     "kungfu-lstm": Preset(
         "KungFuMaster as seed 002: 42x42 crop, 4 frames, ELU convs + LSTM 256, rollouts of 10, Adam (target >= 10,000)",
         {"env_id": "KungFuMasterNoFrameskip-v4", "policy": "small-lstm", "frame": "kungfu42", "nenvs": 5,
-         "nsteps": 10, "optimizer": "adam", "lr": 1e-3, "lrschedule": "constant", "vf_coef": 2.0}),
+         "nsteps": 10, "optimizer": "adam", "lr": 1e-3, "lrschedule": "constant", "vf_coef": 2.0, "baselines": "2017"}),
     "cartpole": Preset("CartPole-v1 with the MLP policy; last-20 mean >= 195 within 150k steps",
-                       {"env_id": "CartPole-v1", "policy": "mlp", "nenvs": 8, "num_timesteps": 150_000,
+                       {"env_id": "CartPole-v1", "policy": "mlp", "nenvs": 8, "num_timesteps": 150_000, "baselines": "2017",
                         "lr": 2e-3, "lrschedule": "constant", "log_interval": 250, "save_interval": 1000}),
 }

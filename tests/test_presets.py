@@ -21,7 +21,7 @@ def test_preset_takes_two_updates_on_its_game(name, tmp_path):
     env = make_vec_env(config.env_id, config.nenvs, config.seed, frame=config.frame)
     agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, config.nenvs, config.nsteps,
                   config.nstack, vf_coef=config.vf_coef, lr=config.lr, lrschedule=config.lrschedule,
-                  total_timesteps=config.num_timesteps, optimizer=config.optimizer)
+                  total_timesteps=config.num_timesteps, optimizer=config.optimizer, baselines=config.baselines)
     before = agent.get_params()
     nbatch = config.nenvs * config.nsteps
     logger = Logger(str(tmp_path), stream=io.StringIO(), tensorboard=False)
@@ -46,5 +46,5 @@ def test_kungfu_frames_are_the_42x42_crop():
 def test_flags_override_a_preset_and_unknown_presets_name_the_known_ones():
     config = config_from_args(build_parser("x").parse_args(["--preset", "spaceinvaders", "--nenvs", "4"]))
     assert (config.env_id, config.nenvs, config.vf_coef) == ("SpaceInvadersNoFrameskip-v4", 4, 0.25)
-    with pytest.raises(CliError, match="known presets: breakout, pong, spaceinvaders"):
+    with pytest.raises(CliError, match="known presets: breakout, breakout-2017, pong, spaceinvaders"):
         config_from_args(build_parser("x").parse_args(["--preset", "seaquest"]))
