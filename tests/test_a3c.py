@@ -132,6 +132,11 @@ def test_checkpoint_loads_into_the_a2c_agent_with_identical_actions_and_resumes_
     a3c_logits = [sess.run(glob.model.pi, {glob.model.X: o}) for o in obs]
     np.testing.assert_array_equal([agent.greedy_step(o)[0] for o in obs], [np.argmax(l[0]) for l in a3c_logits])
     agent.close()
+    # The A2C's own command line plays it.
+    proc = subprocess.run([sys.executable, "run_breakout.py", "--evaluate", "--policy", "cnn", "--models-dir",
+                           str(tmp_path / "m" / "a3c"), "--episodes", "1", "--max-steps", "20"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, env=CHILD_ENV)
+    assert proc.returncode == 0 and "BreakoutNoFrameskip-v4: 1 games" in proc.stdout, proc.stderr[-2000:]
 
     # A fresh graph restores the weights, the RMSProp statistics and both counters.
     state = glob.get_state(sess)

@@ -245,3 +245,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2 if "unknown" in str(exc) else 1
+    except KeyboardInterrupt:  # before the workers started (once they run, Ctrl-C stops them and saves)
+        print(f"\n{PROG}: interrupted before training started; nothing was written", file=sys.stderr)
+        return 130
