@@ -125,6 +125,34 @@ def test_cluster_trains_and_survives_a_killed_worker_and_a_killed_parameter_serv
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_sigterm_to_the_launcher_saves_and_stops_every_process_it_started(tmp_path):
+    log_dir, models_dir = tmp_path / "l", tmp_path / "m"
+    out_path = tmp_path / "launcher.out"
+    command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "2",
+               "--num-timesteps", "10000000", "--log-interval", "500", "--models-dir", str(models_dir),
+               "--log-dir", str(log_dir)]
+    with open(out_path, "wb") as out:
+        launcher = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    log = lambda: out_path.read_text(errors="replace")  # noqa: E731
+    pids: list[int] = []
+    try:
+        wait_for(lambda: global_step(log_dir) >= 1000, 300, "the global step to rise", launcher, log)
+        pids = [pid for key, pid in children(log_dir / "launcher.json").items() if isinstance(key, tuple)]
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=180) == 143, log()[-3000:]
+        assert "stopped every process" in log()
+        assert saved_step(models_dir / "a3c" / "CartPole-v1.save") >= 1000, "the chief saved on its way out"
+        assert len(pids) == 3 and not any(alive(pid) for pid in pids)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_a_bad_cluster_spec_is_one_line(tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}))
