@@ -207,13 +207,15 @@ def parse(*argv):
 
 
 def test_presets_and_defaults():
-    paper = parse("--env", "PongNoFrameskip-v4")
+    paper = parse("--preset", "a3c-atari", "--env", "PongNoFrameskip-v4")
     assert (paper.env_id, paper.threads, paper.t_max, paper.optimizer, paper.alpha, paper.epsilon, paper.lr,
             paper.lrschedule, paper.max_grad_norm, paper.nstack) == (
         "PongNoFrameskip-v4", 16, 5, "rmsprop", 0.99, 0.1, 7e-4, "linear", 40.0, 4)
+    plain = parse("--env", "PongNoFrameskip-v4")  # the paper's settings, one worker per core
+    assert (plain.threads, plain.t_max, plain.epsilon) == (os.cpu_count(), 5, 0.1)
     cart = parse("--env", "CartPole-v1", "--threads", "2")
     assert (cart.policy, cart.threads, cart.nstack, cart.optimizer) == ("mlp", 2, 1, "adam")
-    assert parse().threads == 16  # Breakout, the paper's settings
+    assert (parse().env_id, parse().threads) == ("BreakoutNoFrameskip-v4", os.cpu_count())
     seed004 = parse("--preset", "a3c-lstm-cartpole")
     assert (seed004.policy, seed004.t_max, seed004.head_init, seed004.gae_lambda) == ("lstm", 30, "normc", 1.0)
     seed003 = parse("--preset", "a3c-pong", "--threads", "3")

@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog=PROG, description=(
         "Train A3C: actor-learner threads in this process (default), one role of a TensorFlow cluster "
         "(--job/--task/--cluster-spec) or a supervised local cluster (--processes N). "
-        f"`{PROG} presets` lists the presets. Without --preset, ALE ids start from {ATARI_BASE} and other "
-        f"envs from {VECTOR_BASE}."))
+        f"`{PROG} presets` lists the presets. Without --preset, ALE ids get {ATARI_BASE}'s settings and other "
+        f"envs {VECTOR_BASE}'s, with one worker per core."))
     parser.add_argument("--preset", default=None, help=f"named settings: {', '.join(PRESETS)}")
     for flag, (field, kind, text) in _FLAGS.items():
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
@@ -101,8 +101,9 @@ def config_from_args(args: argparse.Namespace) -> A3CConfig:
         raise CliError(str(exc)) from None
     preset = args.preset or (ATARI_BASE if atari else VECTOR_BASE)
     values = dict(PRESETS[preset].overrides)
-    if args.preset is None:
+    if args.preset is None:  # the base's settings for the env's kind, with one worker per core
         values.pop("env_id", None)
+        values.pop("threads", None)
     values.update(flags)
     if values.get("action_set") is not None and not atari:
         raise CliError("--action-set picks among an Atari game's actions; drop it for " + env_id)

@@ -45,6 +45,6 @@ PRESETS: dict[str, Preset] = {
         {"threads": 16}),
 }
 
-# Without --preset, ALE ids start from a3c-atari and other ids from a3c-cartpole's settings.
+# Without --preset, ALE ids get a3c-atari's settings and other ids a3c-cartpole's (one worker per core).
 ATARI_BASE = "a3c-atari"
 VECTOR_BASE = "a3c-cartpole"
