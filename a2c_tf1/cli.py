@@ -105,17 +105,22 @@ _FLAGS = {
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = _OneLineParser(
-        prog=prog, description="Train (and resume) A2C, baselines' 2017 TF1 algorithm, on Atari or gymnasium envs.")
+        prog=prog, description="Train (and resume) A2C, baselines' TF1 algorithm, on Atari or gymnasium envs.")
     parser.add_argument("--preset", default="breakout", help=f"named settings: {', '.join(PRESETS)} (default breakout)")
     for flag, (field, kind, text) in _FLAGS.items():
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
-    evaluation = parser.add_argument_group("evaluation (loads <models-dir>/<EnvId>.save; never trains or saves)")
+    add_evaluation_flags(parser, "evaluation (loads <models-dir>/<EnvId>.save; never trains or saves)")
+    return parser
+
+
+def add_evaluation_flags(parser: argparse.ArgumentParser, title: str) -> None:
+    """``--evaluate``, ``--episodes``, ``--video``, ``--deterministic``, ``--max-steps`` (A2C and A3C CLIs)."""
+    evaluation = parser.add_argument_group(title)
     evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
     evaluation.add_argument("--episodes", type=_positive_int, default=30, help="games to play (default 30)")
     evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
     evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
     evaluation.add_argument("--max-steps", type=_positive_int, default=None, help="cap on agent steps per game")
-    return parser
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

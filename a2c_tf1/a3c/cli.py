@@ -9,8 +9,8 @@ from typing import Optional
 
 from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
 from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
-from a2c_tf1.cli import (CliError, _non_negative_float, _non_negative_int, _OneLineParser, _positive_float,
-                         _positive_int, _unit_float)
+from a2c_tf1.cli import (CliError, add_evaluation_flags, _non_negative_float, _non_negative_int, _OneLineParser,
+                         _positive_float, _positive_int, _unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
 
@@ -77,12 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--job", choices=("ps", "worker"), default=None, help="run one role of a cluster")
     cluster.add_argument("--task", type=_non_negative_int, default=None, help="index of the role in its job")
     cluster.add_argument("--cluster-spec", default=None, help='JSON file: {"ps": ["host:port"], "worker": [...]}')
-    evaluation = parser.add_argument_group("evaluation (loads <models-dir>/a3c/<EnvId>.save; never trains)")
-    evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
-    evaluation.add_argument("--episodes", type=_positive_int, default=30, help="games to play (default 30)")
-    evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
-    evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
-    evaluation.add_argument("--max-steps", type=_positive_int, default=None, help="cap on agent steps per game")
+    add_evaluation_flags(parser, "evaluation (loads <models-dir>/a3c/<EnvId>.save; never trains)")
     return parser
 
 
