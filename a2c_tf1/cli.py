@@ -78,7 +78,7 @@ def _yes_no(text: str) -> bool:
 _FLAGS = {
     "--env": ("env_id", str, "gymnasium env id (default BreakoutNoFrameskip-v4; CartPole-v1 with --policy mlp)"),
     "--num-timesteps": ("num_timesteps", _positive_int, "environment steps to train in total (default 10M)"),
-    "--nenvs": ("nenvs", _positive_int, "parallel environments (default 4)"),
+    "--nenvs": ("nenvs", _positive_int, "parallel environments (default 8)"),
     "--nsteps": ("nsteps", _positive_int, "steps per env per update (default 5)"),
     "--nstack": ("nstack", _positive_int, "frames stacked per observation (default 4 for cnn, 1 for mlp)"),
     "--seed": ("seed", _non_negative_int, "random seed (default 0)"),
