@@ -236,9 +236,11 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def list_presets() -> int:
-    width = max(len(name) for name in PRESETS)
-    for name, preset in PRESETS.items():
+def list_presets(presets: Optional[dict] = None) -> int:
+    """Print one line per preset (``PRESETS`` by default; the A3C CLI passes its own)."""
+    presets = PRESETS if presets is None else presets
+    width = max(len(name) for name in presets)
+    for name, preset in presets.items():
         print(f"{name:<{width}}  {preset.description}")
     return 0
 

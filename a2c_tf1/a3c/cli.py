@@ -9,8 +9,8 @@ from typing import Optional
 
 from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
 from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
-from a2c_tf1.cli import (CliError, add_evaluation_flags, _non_negative_float, _non_negative_int, _OneLineParser,
-                         _positive_float, _positive_int, _unit_float)
+from a2c_tf1.cli import (CliError, add_evaluation_flags, list_presets, _non_negative_float, _non_negative_int,
+                         _OneLineParser, _positive_float, _positive_int, _unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
 
@@ -215,18 +215,11 @@ def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def list_presets() -> int:
-    width = max(len(name) for name in PRESETS)
-    for name, preset in PRESETS.items():
-        print(f"{name:<{width}}  {preset.description}")
-    return 0
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["presets"]:
-            return list_presets()
+            return list_presets(PRESETS)
         args = build_parser().parse_args(argv)
         config = config_from_args(args)
         if args.evaluate:
