@@ -205,24 +205,32 @@ def train_command(config: TrainConfig) -> int:
         env.close()
 
 
-def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
-    from a2c_tf1.agent import Agent
-    from a2c_tf1.checkpoint import CheckpointError
+def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, models_dir_hint: str) -> None:
+    """One-line errors for ``--evaluate`` (A2C and A3C): an env that is not an ALE game, a video path that is
+    neither .mp4 nor .gif, a missing checkpoint (``models_dir_hint`` says what --models-dir should hold)."""
     from a2c_tf1.envs import UnknownEnvError, is_atari
-    from a2c_tf1.evaluate import evaluate, make_eval_env
-    from a2c_tf1.policies import POLICIES
 
     try:
-        atari = is_atari(config.env_id)
+        atari = is_atari(env_id)
     except UnknownEnvError as exc:
         raise CliError(str(exc)) from None
     if not atari:
-        raise CliError(f"--evaluate plays Atari games; {config.env_id} is not an ALE id")
-    if args.video and os.path.splitext(args.video)[1].lower() not in (".mp4", ".gif"):
-        raise CliError(f"--video {args.video!r}: give a path ending in .mp4 or .gif")
-    if not os.path.exists(config.save_path):
-        raise CliError(f"no checkpoint at {config.save_path}; train first (same flags without --evaluate) "
-                       f"or point --models-dir at a folder holding {os.path.basename(config.save_path)}")
+        raise CliError(f"--evaluate plays Atari games; {env_id} is not an ALE id")
+    if video and os.path.splitext(video)[1].lower() not in (".mp4", ".gif"):
+        raise CliError(f"--video {video!r}: give a path ending in .mp4 or .gif")
+    if not os.path.exists(save_path):
+        raise CliError(f"no checkpoint at {save_path}; train first (same flags without --evaluate) "
+                       f"or point --models-dir at {models_dir_hint}")
+
+
+def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
+    from a2c_tf1.agent import Agent
+    from a2c_tf1.checkpoint import CheckpointError
+    from a2c_tf1.evaluate import evaluate, make_eval_env
+    from a2c_tf1.policies import POLICIES
+
+    check_evaluation_inputs(config.env_id, args.video, config.save_path,
+                            f"a folder holding {os.path.basename(config.save_path)}")
     env = make_eval_env(config.env_id, config.seed, config.noop_max, config.frame)
     agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, 1, 1, config.nstack,
                   seed=config.seed)

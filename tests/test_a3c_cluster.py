@@ -66,6 +66,16 @@ def alive(pid: int) -> bool:
     return True
 
 
+def kill_all(launcher: subprocess.Popen, pids) -> None:
+    """Whatever a test leaves running: the launcher, then every child it started (by pid)."""
+    if launcher.poll() is None:
+        launcher.kill()
+        launcher.wait(timeout=60)
+    for pid in pids:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_cluster_trains_and_survives_a_killed_worker_and_a_killed_parameter_server(tmp_path):
     log_dir, models_dir = tmp_path / "l", tmp_path / "m"
     save_path = models_dir / "a3c" / "CartPole-v1.save"
@@ -117,12 +127,7 @@ def test_cluster_trains_and_survives_a_killed_worker_and_a_killed_parameter_serv
               f"parameter server killed after the checkpoint at {checkpointed:,}, resumed at {resumed[-1]}")
         assert not any(alive(pid) for pid in started), "every process the launcher started has exited"
     finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-        for pid in started:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(launcher, started)
 
 
 def test_sigterm_to_the_launcher_saves_and_stops_every_process_it_started(tmp_path):
@@ -145,12 +150,7 @@ def test_sigterm_to_the_launcher_saves_and_stops_every_process_it_started(tmp_pa
         assert saved_step(models_dir / "a3c" / "CartPole-v1.save") >= 1000, "the chief saved on its way out"
         assert len(pids) == 3 and not any(alive(pid) for pid in pids)
     finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-        for pid in pids:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(launcher, pids)
 
 
 def test_a_bad_cluster_spec_is_one_line(tmp_path):

@@ -9,8 +9,8 @@ from typing import Optional
 
 from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
 from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
-from a2c_tf1.cli import (CliError, add_evaluation_flags, list_presets, _non_negative_float, _non_negative_int,
-                         _OneLineParser, _positive_float, _positive_int, _unit_float)
+from a2c_tf1.cli import (CliError, add_evaluation_flags, check_evaluation_inputs, list_presets, _non_negative_float,
+                         _non_negative_int, _OneLineParser, _positive_float, _positive_int, _unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
 
@@ -192,15 +192,8 @@ def launch_command(config: A3CConfig, args: argparse.Namespace, argv: list[str])
 
 
 def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
-    from a2c_tf1.envs import is_atari
-
-    if not is_atari(config.env_id):
-        raise CliError(f"--evaluate plays Atari games; {config.env_id} is not an ALE id")
-    if args.video and os.path.splitext(args.video)[1].lower() not in (".mp4", ".gif"):
-        raise CliError(f"--video {args.video!r}: give a path ending in .mp4 or .gif")
-    if not os.path.exists(config.save_path):
-        raise CliError(f"no checkpoint at {config.save_path}; train first (same flags without --evaluate) "
-                       f"or point --models-dir at the folder holding a3c/{os.path.basename(config.save_path)}")
+    check_evaluation_inputs(config.env_id, args.video, config.save_path,
+                            f"the folder holding a3c/{os.path.basename(config.save_path)}")
     from a2c_tf1.a3c.play import load_player
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.evaluate import evaluate
