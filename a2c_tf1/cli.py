@@ -2,125 +2,54 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
 from typing import Optional
 
+from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
+                                non_negative_float, non_negative_int, positive_float, positive_int, unit_float, yes_no)
 from a2c_tf1.config import GENERATIONS, OPTIMIZERS, PRESETS, TrainConfig
 from a2c_tf1.schedules import SCHEDULES
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print the whole usage block first
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        try:
-            value = float(text)  # allow 1e6
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not value.is_integer():
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        value = int(value)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    return 0 if text.strip() == "0" else _positive_int(text)
-
-
-_FLOAT32_MAX = 3.4028234663852886e38  # the graph computes in float32
-
-
-def _float_in_range(text: str, low: float, high: float = math.inf, low_allowed: bool = True) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    too_low = value < low or (value == low and not low_allowed)
-    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX or too_low or value > high:
-        bounds = f"{'>=' if low_allowed else '>'} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number {bounds}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    return _float_in_range(text, 0.0, low_allowed=False)
-
-
-def _non_negative_float(text: str) -> float:
-    return _float_in_range(text, 0.0)
-
-
-def _unit_float(text: str) -> float:
-    return _float_in_range(text, 0.0, 1.0)
-
-
-def _yes_no(text: str) -> bool:
-    if text.lower() not in ("yes", "no"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
-    return text.lower() == "yes"
 
 
 # flag -> (config field, type, help)
 _FLAGS = {
     "--env": ("env_id", str, "gymnasium env id (default BreakoutNoFrameskip-v4; CartPole-v1 with --policy mlp)"),
-    "--num-timesteps": ("num_timesteps", _positive_int, "environment steps to train in total (default 10M)"),
-    "--nenvs": ("nenvs", _positive_int, "parallel environments (default 8)"),
-    "--nsteps": ("nsteps", _positive_int, "steps per env per update (default 5)"),
-    "--nstack": ("nstack", _positive_int, "frames stacked per observation (default 4 for cnn, 1 for mlp)"),
-    "--seed": ("seed", _non_negative_int, "random seed (default 0)"),
-    "--lr": ("lr", _positive_float, "initial learning rate (default 7e-4)"),
+    "--num-timesteps": ("num_timesteps", positive_int, "environment steps to train in total (default 10M)"),
+    "--nenvs": ("nenvs", positive_int, "parallel environments (default 8)"),
+    "--nsteps": ("nsteps", positive_int, "steps per env per update (default 5)"),
+    "--nstack": ("nstack", positive_int, "frames stacked per observation (default 4 for cnn, 1 for mlp)"),
+    "--seed": ("seed", non_negative_int, "random seed (default 0)"),
+    "--lr": ("lr", positive_float, "initial learning rate (default 7e-4)"),
     "--lrschedule": ("lrschedule", str, f"lr decay: {', '.join(SCHEDULES)} (default linear)"),
     "--policy": ("policy", str, "cnn, mlp, lstm, lnlstm or small-lstm (default cnn)"),
     "--optimizer": ("optimizer", str, "rmsprop or adam (default rmsprop)"),
     "--baselines": ("baselines", str, "baselines code generation: 2017 (value loss /2, policy head init 1.0) or "
                                       "2018 (no /2, init 0.01, the published benchmark's code) (default 2018)"),
-    "--serve": ("serve", _yes_no, "yes: FIRE is added to the first action of every life in games that need "
+    "--serve": ("serve", yes_no, "yes: FIRE is added to the first action of every life in games that need "
                                   "FIRE to serve, as baselines served; no: the agent serves (default yes)"),
     "--frame": ("frame", str, "Atari frames: nature (84x84) or kungfu42 (default nature)"),
-    "--gamma": ("gamma", _unit_float, "discount factor (default 0.99)"),
-    "--ent-coef": ("ent_coef", _non_negative_float, "entropy bonus weight (default 0.01)"),
-    "--vf-coef": ("vf_coef", _non_negative_float, "value loss weight (default 0.5)"),
-    "--max-grad-norm": ("max_grad_norm", _positive_float, "global gradient-norm clip (default 0.5)"),
-    "--noop-max": ("noop_max", _non_negative_int, "max no-op frames at Atari game start (default 30)"),
+    "--gamma": ("gamma", unit_float, "discount factor (default 0.99)"),
+    "--ent-coef": ("ent_coef", non_negative_float, "entropy bonus weight (default 0.01)"),
+    "--vf-coef": ("vf_coef", non_negative_float, "value loss weight (default 0.5)"),
+    "--max-grad-norm": ("max_grad_norm", positive_float, "global gradient-norm clip (default 0.5)"),
+    "--noop-max": ("noop_max", non_negative_int, "max no-op frames at Atari game start (default 30)"),
     "--models-dir": ("models_dir", str, "where <EnvId>.save checkpoints live (default models)"),
     "--log-dir": ("log_dir", str, "progress.csv, monitor.csv, TensorBoard events (default logs/<EnvId>)"),
-    "--log-interval": ("log_interval", _positive_int, "updates between log rows (default 100)"),
-    "--save-interval": ("save_interval", _positive_int, "updates between checkpoints (default 1000)"),
+    "--log-interval": ("log_interval", positive_int, "updates between log rows (default 100)"),
+    "--save-interval": ("save_interval", positive_int, "updates between checkpoints (default 1000)"),
 }
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog=prog, description="Train (and resume) A2C, baselines' TF1 algorithm, on Atari or gymnasium envs.")
     parser.add_argument("--preset", default="breakout", help=f"named settings: {', '.join(PRESETS)} (default breakout)")
     for flag, (field, kind, text) in _FLAGS.items():
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     add_evaluation_flags(parser, "evaluation (loads <models-dir>/<EnvId>.save; never trains or saves)")
     return parser
-
-
-def add_evaluation_flags(parser: argparse.ArgumentParser, title: str) -> None:
-    """``--evaluate``, ``--episodes``, ``--video``, ``--deterministic``, ``--max-steps`` (A2C and A3C CLIs)."""
-    evaluation = parser.add_argument_group(title)
-    evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
-    evaluation.add_argument("--episodes", type=_positive_int, default=30, help="games to play (default 30)")
-    evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
-    evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
-    evaluation.add_argument("--max-steps", type=_positive_int, default=None, help="cap on agent steps per game")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -205,24 +134,6 @@ def train_command(config: TrainConfig) -> int:
         env.close()
 
 
-def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, models_dir_hint: str) -> None:
-    """One-line errors for ``--evaluate`` (A2C and A3C): an env that is not an ALE game, a video path that is
-    neither .mp4 nor .gif, a missing checkpoint (``models_dir_hint`` says what --models-dir should hold)."""
-    from a2c_tf1.envs import UnknownEnvError, is_atari
-
-    try:
-        atari = is_atari(env_id)
-    except UnknownEnvError as exc:
-        raise CliError(str(exc)) from None
-    if not atari:
-        raise CliError(f"--evaluate plays Atari games; {env_id} is not an ALE id")
-    if video and os.path.splitext(video)[1].lower() not in (".mp4", ".gif"):
-        raise CliError(f"--video {video!r}: give a path ending in .mp4 or .gif")
-    if not os.path.exists(save_path):
-        raise CliError(f"no checkpoint at {save_path}; train first (same flags without --evaluate) "
-                       f"or point --models-dir at {models_dir_hint}")
-
-
 def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     from a2c_tf1.agent import Agent
     from a2c_tf1.checkpoint import CheckpointError
@@ -244,21 +155,12 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def list_presets(presets: Optional[dict] = None) -> int:
-    """Print one line per preset (``PRESETS`` by default; the A3C CLI passes its own)."""
-    presets = PRESETS if presets is None else presets
-    width = max(len(name) for name in presets)
-    for name, preset in presets.items():
-        print(f"{name:<{width}}  {preset.description}")
-    return 0
-
-
 def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = prog or os.path.basename(sys.argv[0])
     try:
         if argv[:1] == ["presets"]:
-            return list_presets()
+            return list_presets(PRESETS)
         args = build_parser(prog).parse_args(argv)
         config = config_from_args(args)
         return evaluate_command(config, args) if args.evaluate else train_command(config)

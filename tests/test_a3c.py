@@ -103,6 +103,8 @@ def test_two_towers_have_two_optimizers_each_over_its_own_tower(tmp_path):
     assert len(glob.optimizers) == 2
     names = [n for n, _ in glob.state_variables]
     slots = dict(glob.state_variables)
+    assert len(slots) == len(names), "no slot is saved twice"
+    assert {n.rsplit("/", 1)[0] for n in names if "/actor/" in n or "/critic/" in n} == set(glob.param_names)
     assert slots["model/actor/pi/w/m"].op.name == "global/model/actor/pi/w/Adam_actor"
     assert slots["model/critic/v/w/m"].op.name == "global/model/critic/v/w/Adam_critic"
 

@@ -170,3 +170,39 @@ def test_malformed_cluster_specs_are_refused(tmp_path, text):
     spec.write_text(text)
     with pytest.raises(ClusterSpecError):
         load_cluster_spec(str(spec), "worker", 0)
+
+
+def test_waiting_for_parameter_servers_is_bounded_and_names_the_missing_one():
+    import socket
+
+    from a2c_tf1.a3c.cluster import ClusterWaitError, wait_for_parameter_servers
+    from a2c_tf1.a3c.launch import free_ports
+
+    said = []
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        up = f"127.0.0.1:{listening.getsockname()[1]}"
+        wait_for_parameter_servers([up], 5.0, said.append)  # answers at once: nothing to say
+        assert said == []
+        down = f"127.0.0.1:{free_ports(1)[0]}"
+        started = time.monotonic()
+        with pytest.raises(ClusterWaitError, match=f"parameter server 1 at {down} did not answer within 1 s"):
+            wait_for_parameter_servers([up, down], 1.0, said.append, poll_s=0.1)
+    assert time.monotonic() - started < 10
+    assert said == [f"waiting up to 1 s for parameter server 1 at {down}"]
+
+
+def test_a_worker_without_its_parameter_server_stops_with_one_line(tmp_path):
+    from a2c_tf1.a3c.launch import free_ports
+
+    ps_port, worker_port = free_ports(2)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"ps": [f"127.0.0.1:{ps_port}"], "worker": [f"127.0.0.1:{worker_port}"]}))
+    proc = subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", "--preset", "a3c-cartpole", "--job", "worker",
+                           "--task", "0", "--cluster-spec", str(spec), "--cluster-wait", "2",
+                           "--log-dir", str(tmp_path / "logs"), "--models-dir", str(tmp_path / "models")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"parameter server 0 at 127.0.0.1:{ps_port} did not answer within 2 s" in proc.stderr.splitlines()[-1]
+    assert not (tmp_path / "models").exists(), "nothing was written"

@@ -9,8 +9,8 @@ from typing import Optional
 
 from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
 from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
-from a2c_tf1.cli import (CliError, add_evaluation_flags, check_evaluation_inputs, list_presets, _non_negative_float,
-                         _non_negative_int, _OneLineParser, _positive_float, _positive_int, _unit_float)
+from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
+                                non_negative_float, non_negative_int, positive_float, positive_int, unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
 
@@ -37,33 +37,33 @@ def _choice(name: str, choices: tuple):
 _FLAGS = {
     "--env": ("env_id", str, "gymnasium env id (ALE ids get baselines' Atari wrappers)"),
     "--policy": ("policy", _choice("--policy", A3C_POLICIES), f"{', '.join(A3C_POLICIES)}"),
-    "--threads": ("threads", _positive_int, "actor-learner threads (default: one per core)"),
-    "--num-timesteps": ("num_timesteps", _positive_int, "global environment steps in total"),
-    "--seed": ("seed", _non_negative_int, "random seed (worker i's env: seed + i)"),
-    "--t-max": ("t_max", _positive_int, "steps per rollout"),
-    "--gamma": ("gamma", _unit_float, "discount factor"),
-    "--gae-lambda": ("gae_lambda", _unit_float, "GAE lambda (1.0: n-step advantages)"),
-    "--lr": ("lr", _positive_float, "initial learning rate"),
+    "--threads": ("threads", positive_int, "actor-learner threads (default: one per core)"),
+    "--num-timesteps": ("num_timesteps", positive_int, "global environment steps in total"),
+    "--seed": ("seed", non_negative_int, "random seed (worker i's env: seed + i)"),
+    "--t-max": ("t_max", positive_int, "steps per rollout"),
+    "--gamma": ("gamma", unit_float, "discount factor"),
+    "--gae-lambda": ("gae_lambda", unit_float, "GAE lambda (1.0: n-step advantages)"),
+    "--lr": ("lr", positive_float, "initial learning rate"),
     "--lrschedule": ("lrschedule", _choice("--lrschedule", LR_SCHEDULES), f"{', '.join(LR_SCHEDULES)}"),
     "--optimizer": ("optimizer", _choice("--optimizer", OPTIMIZERS), "rmsprop (shared statistics) or adam"),
-    "--alpha": ("alpha", _unit_float, "RMSProp decay"),
-    "--epsilon": ("epsilon", _positive_float, "RMSProp epsilon"),
-    "--ent-coef": ("ent_coef", _non_negative_float, "entropy bonus weight"),
-    "--vf-coef": ("vf_coef", _non_negative_float, "value loss weight"),
-    "--max-grad-norm": ("max_grad_norm", _positive_float, "global gradient-norm clip per worker update"),
+    "--alpha": ("alpha", unit_float, "RMSProp decay"),
+    "--epsilon": ("epsilon", positive_float, "RMSProp epsilon"),
+    "--ent-coef": ("ent_coef", non_negative_float, "entropy bonus weight"),
+    "--vf-coef": ("vf_coef", non_negative_float, "value loss weight"),
+    "--max-grad-norm": ("max_grad_norm", positive_float, "global gradient-norm clip per worker update"),
     "--head-init": ("head_init", _choice("--head-init", HEAD_INITS), "orthogonal or normc (0.01/1.0)"),
     "--action-set": ("action_set", _action_set, "comma-separated game actions the policy picks from"),
-    "--nstack": ("nstack", _positive_int, "frames stacked per observation (default 4 for Atari, else 1)"),
-    "--noop-max": ("noop_max", _non_negative_int, "max no-op frames at Atari game start"),
+    "--nstack": ("nstack", positive_int, "frames stacked per observation (default 4 for Atari, else 1)"),
+    "--noop-max": ("noop_max", non_negative_int, "max no-op frames at Atari game start"),
     "--models-dir": ("models_dir", str, "checkpoints go to <models-dir>/a3c/<EnvId>.save (default models)"),
     "--log-dir": ("log_dir", str, "progress.csv, monitor.csv, TensorBoard (default logs/a3c/<EnvId>)"),
-    "--log-interval": ("log_interval", _positive_int, "global steps between log rows"),
-    "--save-interval": ("save_interval", _positive_int, "global steps between checkpoints"),
+    "--log-interval": ("log_interval", positive_int, "global steps between log rows"),
+    "--save-interval": ("save_interval", positive_int, "global steps between checkpoints"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog=PROG, description=(
+    parser = OneLineParser(prog=PROG, description=(
         "Train A3C: actor-learner threads in this process (default), one role of a TensorFlow cluster "
         "(--job/--task/--cluster-spec) or a supervised local cluster (--processes N). "
         f"`{PROG} presets` lists the presets. Without --preset, ALE ids get {ATARI_BASE}'s settings and other "
@@ -72,11 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, (field, kind, text) in _FLAGS.items():
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     cluster = parser.add_argument_group("processes and machines (TensorFlow's distributed runtime)")
-    cluster.add_argument("--processes", type=_positive_int, default=None,
+    cluster.add_argument("--processes", type=positive_int, default=None,
                          help="run a parameter server and N worker processes on loopback ports, supervised")
     cluster.add_argument("--job", choices=("ps", "worker"), default=None, help="run one role of a cluster")
-    cluster.add_argument("--task", type=_non_negative_int, default=None, help="index of the role in its job")
+    cluster.add_argument("--task", type=non_negative_int, default=None, help="index of the role in its job")
     cluster.add_argument("--cluster-spec", default=None, help='JSON file: {"ps": ["host:port"], "worker": [...]}')
+    cluster.add_argument("--cluster-wait", type=positive_float, default=None, metavar="SECONDS",
+                         help="how long a worker waits for the parameter servers and the chief (default 300)")
     add_evaluation_flags(parser, "evaluation (loads <models-dir>/a3c/<EnvId>.save; never trains)")
     return parser
 
@@ -166,7 +168,7 @@ def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
         spec = load_cluster_spec(args.cluster_spec, args.job, args.task)
     except ClusterSpecError as exc:
         raise CliError(str(exc)) from None
-    from a2c_tf1.a3c.cluster import run_ps, run_worker
+    from a2c_tf1.a3c.cluster import CLUSTER_WAIT_S, ClusterWaitError, run_ps, run_worker
     from a2c_tf1.a3c.train import WorkerError
     from a2c_tf1.checkpoint import CheckpointError
 
@@ -174,7 +176,9 @@ def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
         run_ps(spec, args.task)
         return 0
     try:
-        outcome = run_worker(config, spec, args.task)
+        outcome = run_worker(config, spec, args.task, wait_s=args.cluster_wait or CLUSTER_WAIT_S)
+    except ClusterWaitError as exc:
+        raise CliError(str(exc)) from None
     except WorkerError as exc:
         _print_worker_error(exc)
         raise CliError(str(exc)) from None
@@ -221,8 +225,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return launch_command(config, args, argv)
         if args.job is not None:
             return role_command(config, args)
-        if args.task is not None or args.cluster_spec is not None:
-            raise CliError("--task and --cluster-spec go with --job ps|worker")
+        if args.task is not None or args.cluster_spec is not None or args.cluster_wait is not None:
+            raise CliError("--task, --cluster-spec and --cluster-wait go with --job ps|worker")
         return train_command(config)
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

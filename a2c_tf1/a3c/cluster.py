@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,12 +31,41 @@ from a2c_tf1.logger import Logger
 
 tf1 = tf.compat.v1
 
-INIT_WAIT_S = 300.0  # a worker waits this long for the chief to initialise the global variables
+CLUSTER_WAIT_S = 300.0  # a worker waits this long for the parameter servers, then for the chief's initialisation
 OPERATION_TIMEOUT_S = 120.0  # a session call that the cluster cannot answer fails instead of hanging
 
 
 class ClusterSpecError(ValueError):
     """The cluster-spec file is missing or malformed, or the task is not in it."""
+
+
+class ClusterWaitError(TimeoutError):
+    """A role this worker needs did not come up within the wait it was given."""
+
+
+def wait_for_parameter_servers(addresses: list[str], wait_s: float, say, poll_s: float = 0.5) -> None:
+    """Return once every ``host:port`` accepts a TCP connection; raise ``ClusterWaitError`` after ``wait_s``.
+
+    TensorFlow's session creation waits forever, silently, for an absent parameter server; probing the
+    ports first turns that into a message while waiting and an error naming the missing one.
+    """
+    deadline = time.monotonic() + wait_s
+    for task, address in enumerate(addresses):
+        host, port = address.rsplit(":", 1)
+        announced = False
+        while True:
+            try:
+                socket.create_connection((host, int(port)), timeout=min(poll_s * 4, 5.0)).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise ClusterWaitError(
+                        f"parameter server {task} at {address} did not answer within {wait_s:g} s; start it with "
+                        f"--job ps --task {task} and the same --cluster-spec, or wait longer with --cluster-wait")
+                if not announced:
+                    say(f"waiting up to {wait_s:g} s for parameter server {task} at {address}")
+                    announced = True
+                time.sleep(poll_s)
 
 
 def load_cluster_spec(path: str, job: str, task: int) -> dict:
@@ -70,9 +100,16 @@ def run_ps(spec: dict, task: int, stop: Optional[threading.Event] = None) -> str
     return signal.Signals(received[0]).name if received else "stopped"
 
 
-def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None) -> Outcome:
-    """Train as worker ``task`` of the cluster until the global step reaches ``config.num_timesteps``."""
+def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None,
+               wait_s: float = CLUSTER_WAIT_S) -> Outcome:
+    """Train as worker ``task`` of the cluster until the global step reaches ``config.num_timesteps``.
+
+    Waits at most ``wait_s`` for the parameter servers to answer and, on a worker other than the chief,
+    as long again for the chief to initialise the global variables (``ClusterWaitError`` otherwise).
+    """
     stream = stream or sys.stdout
+    say = lambda text: print(text, file=stream, flush=True)  # noqa: E731
+    wait_for_parameter_servers(spec["ps"], wait_s, say)
     chief = task == 0
     cluster = tf1.train.ClusterSpec(spec)
     worker_device = f"/job:worker/task:{task}"
@@ -95,7 +132,6 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
     graph.finalize()
     sess = tf1.Session(server.target, graph=graph,
                        config=session_config(2, device_filters=filters, operation_timeout_s=OPERATION_TIMEOUT_S))
-    say = lambda text: print(text, file=stream, flush=True)  # noqa: E731
     env = None
     try:
         sess.run(local.initializer)
@@ -103,11 +139,11 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
             start, _ = prepare_global(sess, glob, config, say)
         else:
             # A restarted chief finds the variables on a live parameter server and goes on from them.
-            deadline = time.time() + INIT_WAIT_S
+            deadline = time.monotonic() + wait_s
             while sess.run(uninitialized).size:
-                if time.time() > deadline:
-                    raise TimeoutError(f"the global variables were not initialised within {INIT_WAIT_S:.0f} s; "
-                                       f"is worker 0 (the chief) running?")
+                if time.monotonic() > deadline:
+                    raise ClusterWaitError(f"the global variables were not initialised within {wait_s:g} s; "
+                                           f"is worker 0 (the chief) running?")
                 time.sleep(0.5)
             start = int(sess.run(glob.step))
         say(f"worker {task}{' (chief)' if chief else ''} starts at global step {start:,}")

@@ -1,0 +1,106 @@
+"""What both command lines (A2C and A3C) share: the argument types, the parser whose errors are one
+line, the evaluation flags and their checks, and the preset lister."""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from typing import Optional
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print the whole usage block first
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        try:
+            value = float(text)  # allow 1e6
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        value = int(value)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
+FLOAT32_MAX = 3.4028234663852886e38  # the graph computes in float32
+
+
+def float_in_range(text: str, low: float, high: float = math.inf, low_allowed: bool = True) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    too_low = value < low or (value == low and not low_allowed)
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX or too_low or value > high:
+        bounds = f"{'>=' if low_allowed else '>'} {low:g}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number {bounds}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    return float_in_range(text, 0.0, low_allowed=False)
+
+
+def non_negative_float(text: str) -> float:
+    return float_in_range(text, 0.0)
+
+
+def unit_float(text: str) -> float:
+    return float_in_range(text, 0.0, 1.0)
+
+
+def yes_no(text: str) -> bool:
+    if text.lower() not in ("yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not yes or no")
+    return text.lower() == "yes"
+
+
+def add_evaluation_flags(parser: argparse.ArgumentParser, title: str) -> None:
+    """``--evaluate``, ``--episodes``, ``--video``, ``--deterministic``, ``--max-steps`` (A2C and A3C CLIs)."""
+    evaluation = parser.add_argument_group(title)
+    evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
+    evaluation.add_argument("--episodes", type=positive_int, default=30, help="games to play (default 30)")
+    evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
+    evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
+    evaluation.add_argument("--max-steps", type=positive_int, default=None, help="cap on agent steps per game")
+
+
+def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, models_dir_hint: str) -> None:
+    """One-line errors for ``--evaluate`` (A2C and A3C): an env that is not an ALE game, a video path that is
+    neither .mp4 nor .gif, a missing checkpoint (``models_dir_hint`` says what --models-dir should hold)."""
+    from a2c_tf1.envs import UnknownEnvError, is_atari
+
+    try:
+        atari = is_atari(env_id)
+    except UnknownEnvError as exc:
+        raise CliError(str(exc)) from None
+    if not atari:
+        raise CliError(f"--evaluate plays Atari games; {env_id} is not an ALE id")
+    if video and os.path.splitext(video)[1].lower() not in (".mp4", ".gif"):
+        raise CliError(f"--video {video!r}: give a path ending in .mp4 or .gif")
+    if not os.path.exists(save_path):
+        raise CliError(f"no checkpoint at {save_path}; train first (same flags without --evaluate) "
+                       f"or point --models-dir at {models_dir_hint}")
+
+
+def list_presets(presets: dict) -> int:
+    """Print one line per preset: its name and description."""
+    width = max(len(name) for name in presets)
+    for name, preset in presets.items():
+        print(f"{name:<{width}}  {preset.description}")
+    return 0
