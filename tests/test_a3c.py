@@ -19,7 +19,7 @@ from a2c_tf1.a3c.cli import build_parser, config_from_args
 from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.a3c.envs import WorkerEnv
 from a2c_tf1.a3c.presets import PRESETS
-from a2c_tf1.a3c.train import WorkerError, build_threads, probe_spaces, train_threads
+from a2c_tf1.a3c.train import WorkerError, build_threads, prepare_global, probe_spaces, train_threads
 from a2c_tf1.a3c.worker import Worker, lr_at
 from a2c_tf1.agent import Agent
 from a2c_tf1.logger import Logger
@@ -149,6 +149,9 @@ def test_checkpoint_loads_into_the_a2c_agent_with_identical_actions_and_resumes_
     assert checkpoints.restore(sess2, glob2, config.save_path) == (5, 2)
     for name, value in glob2.get_state(sess2).items():
         np.testing.assert_array_equal(value, state[name], err_msg=name)
+    for name, restored, saved in zip(glob.param_names, sess2.run(glob2.params), sess.run(glob.params)):
+        np.testing.assert_array_equal(restored, saved, err_msg=name)
+    assert glob2.is_ready(sess2) is False, "restore alone does not mark the network ready; prepare_global does"
     sess.close()
     sess2.close()
 
@@ -164,6 +167,7 @@ class _FailingEnv(WorkerEnv):
 
 
 def test_an_exception_in_any_worker_stops_the_run_with_that_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(_FailingEnv, "steps", 0)  # counted across both workers' envs, from 0 in every run
     monkeypatch.setattr("a2c_tf1.a3c.train.WorkerEnv", _FailingEnv)
     config = cartpole(tmp_path, num_timesteps=10**7)
     logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
@@ -323,15 +327,28 @@ def test_a_time_limit_is_bootstrapped_from_the_final_observation(tmp_path, monke
     seen = []
     real_returns = worker_module.nstep_returns
     monkeypatch.setattr(worker_module, "nstep_returns", lambda *a: seen.append(a) or real_returns(*a))
-    values_of = []
+    values_of, valued_stacks = [], []
     real_value = worker._value_of
-    worker._value_of = lambda *a: values_of.append(real_value(*a)) or values_of[-1]
+
+    def value_of(stack, *rest):
+        valued_stacks.append(stack.copy())
+        values_of.append(real_value(stack, *rest))
+        return values_of[-1]
+
+    worker._value_of = value_of
+    steps, resets = [], []
+    real_step, real_reset = env.step, env.reset
+    env.step = lambda action: steps.append(real_step(action)) or steps[-1]
+    env.reset = lambda: resets.append(real_reset()) or resets[-1]
     stop = threading.Event()
     worker.run(stop, _StopAfter(stop, 2))
     rewards, next_values, terminals, ends, gamma = seen[0]
     assert len(rewards) == 3, "the rollout stops at the episode end, before t_max"
-    assert not terminals[-1] and ends[-1]
-    assert next_values[-1] == values_of[0] != 0.0, "V(final observation), not 0 and not the next episode's"
+    assert not terminals[-1] and ends[-1] and steps[2].truncated
+    # The value that bootstraps the cut is of the observation the limit cut at, not of the next game's first.
+    np.testing.assert_array_equal(valued_stacks[0], steps[2].obs)
+    assert not np.array_equal(valued_stacks[0], resets[1])
+    assert next_values[-1] == values_of[0] != 0.0, "V(final observation), not 0"
     # R2 = r2 + gamma * V(final obs): the limit cut the episode, it did not end it.
     assert real_returns(*seen[0])[-1] == pytest.approx(1.0 + 0.99 * values_of[0], rel=1e-5)
     env.close()
@@ -368,3 +385,34 @@ def test_a_newer_state_beside_an_older_save_resumes_from_the_state_weights(tmp_p
         checkpoints.restore(sess2, glob2, path)
     sess.close()
     sess2.close()
+
+
+def test_a_failed_restore_leaves_the_global_network_not_ready(tmp_path):
+    from a2c_tf1.checkpoint import CheckpointError, save_params
+
+    config = cartpole(tmp_path, threads=1)
+    sess, glob, _ = session_for(config)
+    assert not glob.is_ready(sess), "initialised is not ready"
+    assert prepare_global(sess, glob, config, print) == (0, 0) and glob.is_ready(sess)
+    checkpoints.save(sess, glob, config.save_path)
+    os.remove(config.save_path + ".state")
+    save_params(config.save_path, [np.zeros(3, np.float32)])  # weights of some other network
+    sess2, glob2, _ = session_for(config)
+    with pytest.raises(CheckpointError):
+        prepare_global(sess2, glob2, config, print)
+    assert not glob2.is_ready(sess2), "no worker may train on (and no chief save over it with) these weights"
+    sess.close()
+    sess2.close()
+
+
+def test_a_failing_save_stops_every_worker_and_reaches_the_caller(tmp_path, monkeypatch):
+    def full_disk(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("a2c_tf1.a3c.train.checkpoints.save", full_disk)
+    config = cartpole(tmp_path, num_timesteps=10**7, save_interval=500)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    with pytest.raises(OSError, match="No space left"):
+        train_threads(config, logger, stream=io.StringIO())
+    logger.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("a3c-worker")], "every worker thread has ended"

@@ -206,3 +206,23 @@ def test_a_worker_without_its_parameter_server_stops_with_one_line(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert f"parameter server 0 at 127.0.0.1:{ps_port} did not answer within 2 s" in proc.stderr.splitlines()[-1]
     assert not (tmp_path / "models").exists(), "nothing was written"
+
+
+def test_a_checkpoint_the_chief_cannot_restore_stops_the_cluster_and_is_left_as_it_was(tmp_path):
+    save_path = tmp_path / "m" / "a3c" / "CartPole-v1.save"
+    save_path.parent.mkdir(parents=True)
+    save_path.write_bytes(b"not a checkpoint")
+    command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "1",
+               "--num-timesteps", "5000", "--models-dir", str(tmp_path / "m"), "--log-dir", str(tmp_path / "l")]
+    launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    try:
+        out, _ = launcher.communicate(timeout=240)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    assert launcher.returncode == 1, out
+    assert "worker 0 cannot resume from the checkpoint" in out and "restarting" not in out, out
+    assert save_path.read_bytes() == b"not a checkpoint", "the chief never trained from fresh weights and saved"
+    assert "cannot resume" in (tmp_path / "l" / "processes" / "worker-0.log").read_text()

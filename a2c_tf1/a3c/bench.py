@@ -21,7 +21,7 @@ import tensorflow as tf
 from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.a3c.envs import WorkerEnv
 from a2c_tf1.a3c.graph import session_config
-from a2c_tf1.a3c.train import build_threads, probe_spaces
+from a2c_tf1.a3c.train import WorkerFailure, work_and_report, build_threads, probe_spaces
 from a2c_tf1.a3c.worker import Update, Worker
 
 tf1 = tf.compat.v1
@@ -39,7 +39,7 @@ def measure_threads(env_id: str, threads: int, seconds: float) -> float:
         envs = [WorkerEnv(env_id, i, config.noop_max) for i in range(threads)]
         workers = [Worker(local, glob, env, config, sess) for local, env in zip(locals_, envs)]
         stop, outbox = threading.Event(), queue.Queue()
-        runners = [threading.Thread(target=w.run, args=(stop, outbox), daemon=True) for w in workers]
+        runners = [threading.Thread(target=work_and_report, args=(w, stop, outbox), daemon=True) for w in workers]
         for runner in runners:
             runner.start()
 
@@ -52,6 +52,8 @@ def measure_threads(env_id: str, threads: int, seconds: float) -> float:
                     continue
                 if isinstance(message, Update):
                     steps += message.steps
+                elif isinstance(message, WorkerFailure):  # a rate measured with a dead worker would be wrong
+                    raise RuntimeError(f"worker {message.worker} failed during the benchmark:\n{message.details}")
             return steps
 
         try:
@@ -69,12 +71,18 @@ def measure_threads(env_id: str, threads: int, seconds: float) -> float:
 
 
 def _last_step(progress: str) -> int:
+    """The global step of the last complete row of ``progress.csv`` (0 before the first)."""
     try:
         with open(progress, newline="") as f:
             rows = list(csv.DictReader(f))
     except OSError:
         return 0
-    return int(rows[-1]["total_timesteps"]) if rows else 0
+    for row in reversed(rows):  # the chief may be writing the last row right now
+        try:
+            return int(row["total_timesteps"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return 0
 
 
 def measure_processes(env_id: str, processes: int, seconds: float, start_timeout: float = 300.0) -> float:

@@ -3,7 +3,8 @@
 their fingerprint, for an exact resume.
 
 As the A2C's checkpoints: the ``.state`` is written first and then the ``.save``, each atomically,
-from one reading of the variables, so a stop at any moment leaves a consistent pair or a newer
+from one reading of the variables (one session call; see :meth:`GlobalNetwork.snapshot` for what
+that means while workers go on updating), so a stop at any moment leaves a consistent pair or a newer
 ``.state`` beside an older ``.save``, which :func:`restore` notices (the fingerprints differ) and
 resumes from the ``.state``'s weights.
 """
@@ -30,8 +31,7 @@ def save(sess, glob: GlobalNetwork, path: str) -> int:
         TrainingDiverged: a weight or optimizer statistic is NaN or infinite; the files on disk are left
             as they were.
     """
-    params = glob.get_params(sess)
-    state = glob.get_state(sess)
+    params, state = glob.snapshot(sess)
     for name, array in list(zip(glob.param_names, params)) + list(state.items()):
         if not np.all(np.isfinite(array)):
             raise TrainingDiverged(f"{name} holds NaN or infinite values; {path} was not overwritten")

@@ -130,6 +130,7 @@ def _print_worker_error(exc) -> None:
 
 def train_command(config: A3CConfig) -> int:
     from a2c_tf1.a3c.train import WorkerError, train_threads
+    from a2c_tf1.a3c.worker import TrainingDiverged
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.logger import Logger, ProgressLine
 
@@ -142,6 +143,10 @@ def train_command(config: A3CConfig) -> int:
                        else str(exc)) from None
     except CheckpointError as exc:
         raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
+    except TrainingDiverged as exc:
+        raise CliError(f"training diverged: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot write the checkpoint or the logs: {exc}; the last checkpoint on disk is intact") from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -170,6 +175,7 @@ def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     from a2c_tf1.a3c.cluster import CLUSTER_WAIT_S, ClusterWaitError, run_ps, run_worker
     from a2c_tf1.a3c.train import WorkerError
+    from a2c_tf1.a3c.worker import TrainingDiverged
     from a2c_tf1.checkpoint import CheckpointError
 
     if args.job == "ps":
@@ -179,11 +185,18 @@ def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
         outcome = run_worker(config, spec, args.task, wait_s=args.cluster_wait or CLUSTER_WAIT_S)
     except ClusterWaitError as exc:
         raise CliError(str(exc)) from None
+    except TrainingDiverged as exc:
+        raise CliError(f"training diverged: {exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot write the checkpoint or the logs: {exc}; the last checkpoint on disk is intact") from None
     except WorkerError as exc:
         _print_worker_error(exc)
         raise CliError(str(exc)) from None
-    except CheckpointError as exc:
-        raise CliError(f"cannot resume: {exc}") from None
+    except CheckpointError as exc:  # an exit code of its own: the launcher does not restart such a worker
+        from a2c_tf1.a3c.launch import EXIT_CANNOT_RESUME
+
+        print(f"{PROG}: error: cannot resume: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RESUME
     return _report(outcome, config, saves=args.task == 0)
 
 

@@ -3,9 +3,10 @@
 The global network and its optimizer slots live on the parameter server(s), spread by
 ``replica_device_setter``; each worker keeps its local network on its own device and sees only the
 parameter servers and itself (``device_filters``), so no worker ever waits for another. Worker 0 is
-the chief: it initialises the global variables (or restores them from the checkpoint), saves
-checkpoints and writes ``progress.csv``; the others wait for the initialised variables and log their
-own games under ``<log_dir>/worker-<i>/``.
+the chief: it initialises the global variables (or restores them from the checkpoint) and marks them
+ready, saves checkpoints and writes ``progress.csv``; the others wait for the ready flag and log their
+own games under ``<log_dir>/worker-<i>/``. A chief restarted after a failed restore finds the flag unset
+and restores again, so it never trains from (and saves over the checkpoint with) fresh weights.
 """
 from __future__ import annotations
 
@@ -120,7 +121,9 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
     check_policy(config, ob_space)
     graph = tf.Graph()
     with graph.as_default():
-        tf1.set_random_seed(config.seed)
+        # Each process builds the same ops in the same order: without the task in the graph seed, every
+        # worker would draw the same action-sampling noise.
+        tf1.set_random_seed(config.seed + task)
         setter = tf1.train.replica_device_setter(ps_tasks=len(spec["ps"]), worker_device=worker_device + "/cpu:0",
                                                  cluster=cluster)
         glob = GlobalNetwork(policy_class(config.policy), ob_space, ac_space, config,
@@ -135,15 +138,16 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
     env = None
     try:
         sess.run(local.initializer)
-        if chief and sess.run(uninitialized).size:
+        ready = lambda: not sess.run(uninitialized).size and glob.is_ready(sess)  # noqa: E731
+        if chief and not ready():
             start, _ = prepare_global(sess, glob, config, say)
         else:
-            # A restarted chief finds the variables on a live parameter server and goes on from them.
+            # A restarted chief finds the variables ready on a live parameter server and goes on from them.
             deadline = time.monotonic() + wait_s
-            while sess.run(uninitialized).size:
+            while not ready():
                 if time.monotonic() > deadline:
-                    raise ClusterWaitError(f"the global variables were not initialised within {wait_s:g} s; "
-                                           f"is worker 0 (the chief) running?")
+                    raise ClusterWaitError(f"the global variables were not ready within {wait_s:g} s; "
+                                           f"is worker 0 (the chief) running? its log says why not")
                 time.sleep(0.5)
             start = int(sess.run(glob.step))
         say(f"worker {task}{' (chief)' if chief else ''} starts at global step {start:,}")

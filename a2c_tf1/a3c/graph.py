@@ -1,8 +1,9 @@
 """The A3C graph: one global network, local networks that copy it, and the ops between them.
 
 Variables: ``global/model/...`` (the weights actors learn into, in the A2C's names and order under
-``model/``), ``global/global_step`` and ``global/episodes`` (int64 counters), the optimizer slots beside
-the global weights, and ``worker_<i>/model/...`` for worker i's local copy. Placement is the caller's:
+``model/``), ``global/global_step`` and ``global/episodes`` (int64 counters), ``global/ready`` (set once
+the weights are restored or freshly made; never saved), the optimizer slots beside the global weights,
+and ``worker_<i>/model/...`` for worker i's local copy. Placement is the caller's:
 ``global_device`` and ``worker_device`` are None for threads in one process, and a
 ``replica_device_setter`` and ``/job:worker/task:<i>`` on a cluster.
 """
@@ -68,6 +69,9 @@ class GlobalNetwork:
             self.model = policy_cls(ob_space, ac_space, 1, 1, config.nstack, reuse=False, rng=rng)
             self.step = tf1.get_variable("global_step", [], tf.int64, tf1.zeros_initializer(), trainable=False)
             self.episodes = tf1.get_variable("episodes", [], tf.int64, tf1.zeros_initializer(), trainable=False)
+            # On a cluster, "initialised" is not "ready": the chief initialises, then restores the checkpoint
+            # in several session calls. Workers (and a restarted chief) trust the variables only once this is set.
+            self.ready = tf1.get_variable("ready", [], tf.bool, tf1.constant_initializer(False), trainable=False)
             self.LR = tf1.placeholder(tf.float32, [], name="LR")
         self.params = tf1.trainable_variables(GLOBAL_SCOPE + "/")
         self.param_names = [_strip(v.op.name, GLOBAL_SCOPE) for v in self.params]
@@ -96,8 +100,9 @@ class GlobalNetwork:
         with tf1.device(self.device):
             self._inputs = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in targets]
             self._assigns = [v.assign(p) for v, p in zip(targets, self._inputs)]
-        self.variables = targets
-        self.initializer = tf1.variables_initializer(targets)
+            self._mark_ready = self.ready.assign(True)
+        self.variables = targets + [self.ready]
+        self.initializer = tf1.variables_initializer(self.variables)
 
     # ---- reading and writing the weights (checkpoints, head init) --------------------------------
     def get_params(self, sess) -> list[np.ndarray]:
@@ -107,6 +112,20 @@ class GlobalNetwork:
         """Optimizer slots, ``global_step`` and ``episodes`` by name."""
         names = [n for n, _ in self.state_variables]
         return dict(zip(names, sess.run([v for _, v in self.state_variables])))
+
+    def snapshot(self, sess) -> tuple[list[np.ndarray], dict]:
+        """``(get_params, get_state)`` read in one session call, so they belong to one moment as far as
+        the runtime allows: updates that other workers apply meanwhile are not paused (A3C never
+        pauses them), so a variable may be read just before or just after an update under way."""
+        names = [n for n, _ in self.state_variables]
+        params, state = sess.run([self.params, [v for _, v in self.state_variables]])
+        return params, dict(zip(names, state))
+
+    def is_ready(self, sess) -> bool:
+        return bool(sess.run(self.ready))
+
+    def mark_ready(self, sess) -> None:
+        sess.run(self._mark_ready)
 
     def assign(self, sess, arrays: dict) -> None:
         """Write ``arrays`` (weight or state-variable name -> array) into the variables they name."""

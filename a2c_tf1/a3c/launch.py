@@ -27,6 +27,7 @@ STOP_TIMEOUT_S = 90.0  # a worker told to stop finishes its rollout and the chie
 FINISH_GRACE_S = 60.0  # after the chief is done, the other workers see the global step and exit
 MAX_WORKER_RESTARTS = 5  # per worker
 MAX_CLUSTER_RESTARTS = 3
+EXIT_CANNOT_RESUME = 3  # a role's exit code when the checkpoint cannot be restored: restarting cannot help
 _PR_SET_PDEATHSIG = 1
 
 
@@ -174,6 +175,9 @@ class Launcher:
                 if code == 0:
                     child.finished = True
                     continue
+                if code == EXIT_CANNOT_RESUME:
+                    self.say(f"{child.name} cannot resume from the checkpoint; stopping (see {child.log_path})")
+                    return "failed"
                 if child.restarts >= MAX_WORKER_RESTARTS:
                     self.say(f"{child.name} exited with code {code} for the {child.restarts + 1}th time; "
                              f"giving up (see {child.log_path})")

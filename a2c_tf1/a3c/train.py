@@ -44,7 +44,8 @@ class WorkerError(RuntimeError):
         self.details = details
 
 
-class _Failure(NamedTuple):
+class WorkerFailure(NamedTuple):
+    """What a worker thread puts in the outbox when it raises (``details``: its traceback)."""
     worker: int
     error: BaseException
     details: str
@@ -61,11 +62,13 @@ class Outcome(NamedTuple):
     reason: str
 
 
-def _work(worker: Worker, stop: threading.Event, outbox: queue.Queue) -> None:
+def work_and_report(worker: Worker, stop: threading.Event, outbox: queue.Queue) -> None:
+    """A worker thread's body: ``worker.run``; an exception goes to ``outbox`` as a :class:`WorkerFailure`
+    and sets ``stop``, so no worker dies silently."""
     try:
         worker.run(stop, outbox)
     except BaseException as exc:  # reported to the main thread, which stops the run with it
-        outbox.put(_Failure(worker.index, exc, traceback.format_exc()))
+        outbox.put(WorkerFailure(worker.index, exc, traceback.format_exc()))
         stop.set()
     finally:
         outbox.put(_Exited(worker.index))
@@ -152,55 +155,66 @@ class Coordinator:
         self._returns.clear()
         self._interval_updates = 0
 
+    def _coordinate(self, threads: list, running: set, outbox: queue.Queue,
+                    stop: threading.Event) -> Optional[WorkerFailure]:
+        """Read the workers' messages until every worker has exited; returns the first failure, if any."""
+        failure = None
+        while running:
+            try:
+                message = outbox.get(timeout=0.5)
+            except queue.Empty:
+                if not any(t.is_alive() for t in threads):
+                    break  # every thread has gone; their last messages were read
+                continue
+            if isinstance(message, Update):
+                self._record(message)
+                if self.global_step >= self.next_log:
+                    self.write_row()
+                    self.next_log = (self.global_step // self.config.log_interval + 1) * self.config.log_interval
+                if self.save is not None and self.global_step >= self.next_save and not stop.is_set():
+                    self.save()
+                    self.next_save = (self.global_step // self.config.save_interval + 1) * self.config.save_interval
+            elif isinstance(message, WorkerFailure):
+                failure = failure or message
+                stop.set()
+            elif isinstance(message, _Exited):
+                running.discard(message.worker)
+        return failure
+
     def run(self, workers: list[Worker], stop: threading.Event) -> Outcome:
         """Start one thread per worker and coordinate them until they have all stopped.
 
         Raises:
             WorkerError: the first worker error, after every worker stopped.
+            TrainingDiverged, OSError: from a checkpoint save (NaN weights, a full disk), after every worker stopped.
         """
         outbox: queue.Queue = queue.Queue()
-        threads = [threading.Thread(target=_work, args=(w, stop, outbox), name=f"a3c-worker-{w.index}", daemon=True)
+        threads = [threading.Thread(target=work_and_report, args=(w, stop, outbox), name=f"a3c-worker-{w.index}", daemon=True)
                    for w in workers]
-        failure: Optional[_Failure] = None
+        failure: Optional[WorkerFailure] = None
+        # The final row and save happen inside the signal guard, so a second Ctrl-C cannot cut them short.
         with stop_on_signals(stop) as received:
-            for thread in threads:
-                thread.start()
-            running = {w.index for w in workers}
-            while running:
-                try:
-                    message = outbox.get(timeout=0.5)
-                except queue.Empty:
-                    if not any(t.is_alive() for t in threads):
-                        break  # every thread has gone; their last messages were read
-                    continue
-                if isinstance(message, Update):
-                    self._record(message)
-                    if self.global_step >= self.next_log:
-                        self.write_row()
-                        self.next_log = (self.global_step // self.config.log_interval + 1) * self.config.log_interval
-                    if self.save is not None and self.global_step >= self.next_save and not stop.is_set():
-                        self.save()
-                        self.next_save = (self.global_step // self.config.save_interval + 1) * self.config.save_interval
-                elif isinstance(message, _Failure):
-                    failure = failure or message
-                    stop.set()
-                elif isinstance(message, _Exited):
-                    running.discard(message.worker)
-            deadline = time.time() + JOIN_TIMEOUT_S
-            for thread in threads:
-                thread.join(timeout=max(deadline - time.time(), 0.1))
+            try:
+                for thread in threads:
+                    thread.start()
+                failure = self._coordinate(threads, {w.index for w in workers}, outbox, stop)
+            finally:  # also when logging or saving raised: no worker outlives the loop that watches it
+                stop.set()
+                deadline = time.time() + JOIN_TIMEOUT_S
+                for thread in threads:
+                    thread.join(timeout=max(deadline - time.time(), 0.1))
             stuck = [t.name for t in threads if t.is_alive()]
-        if self.progress is not None:
-            self.progress.clear()
-        if failure is not None:
-            error = failure.error
-            raise WorkerError(f"worker {failure.worker} failed: {type(error).__name__}: {error}", failure.details)
-        if stuck:
-            raise WorkerError(f"{', '.join(stuck)} did not stop within {JOIN_TIMEOUT_S:.0f} s")
-        self.write_row()
-        self.global_step = max(self.global_step, self.read_step())
-        if self.save is not None:
-            self.save()
+            if self.progress is not None:
+                self.progress.clear()
+            if failure is not None:
+                error = failure.error
+                raise WorkerError(f"worker {failure.worker} failed: {type(error).__name__}: {error}", failure.details)
+            if stuck:
+                raise WorkerError(f"{', '.join(stuck)} did not stop within {JOIN_TIMEOUT_S:.0f} s")
+            self.write_row()
+            self.global_step = max(self.global_step, self.read_step())
+            if self.save is not None:
+                self.save()
         if received:
             reason = signal.Signals(received[0]).name
         else:
@@ -228,15 +242,21 @@ def check_policy(config: A3CConfig, ob_space) -> None:
 
 def prepare_global(sess, glob: GlobalNetwork, config: A3CConfig, say: Callable[[str], None]) -> tuple[int, int]:
     """Initialise the global network: from ``config.save_path`` when it exists (exact resume), else fresh
-    (with normalised-column heads when asked). Returns the global (step, episodes)."""
+    (with normalised-column heads when asked); then mark it ready. Returns the global (step, episodes).
+
+    Raises:
+        checkpoint.CheckpointError: the checkpoint cannot be restored; the network is left not ready, so
+            no worker trains on (and no chief saves over the checkpoint with) half-restored weights.
+    """
     sess.run(glob.initializer)
+    step = episodes = 0
     if os.path.exists(config.save_path) or os.path.exists(config.save_path + checkpoints.STATE_SUFFIX):
         step, episodes = checkpoints.restore(sess, glob, config.save_path, say)
         say(f"resuming from {config.save_path} at global step {step:,}")
-        return step, episodes
-    if config.head_init == "normc":
+    elif config.head_init == "normc":
         glob.assign(sess, glob.normc_heads(np.random.RandomState(config.seed + 7)))
-    return 0, 0
+    glob.mark_ready(sess)
+    return step, episodes
 
 
 def build_threads(config: A3CConfig, ob_space, ac_space) -> tuple[tf.Graph, GlobalNetwork, list[LocalNetwork]]:
