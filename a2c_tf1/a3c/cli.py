@@ -128,6 +128,15 @@ def _print_worker_error(exc) -> None:
         sys.stderr.write(exc.details)
 
 
+def _save_failure(exc: Exception) -> CliError:
+    """One line for a run stopped by a failed save: NaN weights (``TrainingDiverged``) or an ``OSError``."""
+    from a2c_tf1.a3c.worker import TrainingDiverged
+
+    if isinstance(exc, TrainingDiverged):
+        return CliError(f"training diverged: {exc}")
+    return CliError(f"cannot write the checkpoint or the logs: {exc}; the last checkpoint on disk is intact")
+
+
 def train_command(config: A3CConfig) -> int:
     from a2c_tf1.a3c.train import WorkerError, train_threads
     from a2c_tf1.a3c.worker import TrainingDiverged
@@ -143,10 +152,8 @@ def train_command(config: A3CConfig) -> int:
                        else str(exc)) from None
     except CheckpointError as exc:
         raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
-    except TrainingDiverged as exc:
-        raise CliError(f"training diverged: {exc}") from None
-    except OSError as exc:
-        raise CliError(f"cannot write the checkpoint or the logs: {exc}; the last checkpoint on disk is intact") from None
+    except (TrainingDiverged, OSError) as exc:
+        raise _save_failure(exc) from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -185,10 +192,8 @@ def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
         outcome = run_worker(config, spec, args.task, wait_s=args.cluster_wait or CLUSTER_WAIT_S)
     except ClusterWaitError as exc:
         raise CliError(str(exc)) from None
-    except TrainingDiverged as exc:
-        raise CliError(f"training diverged: {exc}") from None
-    except OSError as exc:
-        raise CliError(f"cannot write the checkpoint or the logs: {exc}; the last checkpoint on disk is intact") from None
+    except (TrainingDiverged, OSError) as exc:
+        raise _save_failure(exc) from None
     except WorkerError as exc:
         _print_worker_error(exc)
         raise CliError(str(exc)) from None

@@ -105,18 +105,14 @@ class GlobalNetwork:
         self.initializer = tf1.variables_initializer(self.variables)
 
     # ---- reading and writing the weights (checkpoints, head init) --------------------------------
-    def get_params(self, sess) -> list[np.ndarray]:
-        return sess.run(self.params)
-
     def get_state(self, sess) -> dict:
         """Optimizer slots, ``global_step`` and ``episodes`` by name."""
-        names = [n for n, _ in self.state_variables]
-        return dict(zip(names, sess.run([v for _, v in self.state_variables])))
+        return self.snapshot(sess)[1]
 
     def snapshot(self, sess) -> tuple[list[np.ndarray], dict]:
-        """``(get_params, get_state)`` read in one session call, so they belong to one moment as far as
-        the runtime allows: updates that other workers apply meanwhile are not paused (A3C never
-        pauses them), so a variable may be read just before or just after an update under way."""
+        """The weights (in ``params`` order) and :meth:`get_state`, read in one session call, so they belong
+        to one moment as far as the runtime allows: updates that other workers apply meanwhile are not
+        paused (A3C never pauses them), so a variable may be read just before or just after an update."""
         names = [n for n, _ in self.state_variables]
         params, state = sess.run([self.params, [v for _, v in self.state_variables]])
         return params, dict(zip(names, state))
