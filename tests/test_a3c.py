@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import tensorflow as tf
 
 from a2c_tf1.a3c import checkpoints
 from a2c_tf1.a3c.cli import build_parser, config_from_args
-from a2c_tf1.a3c.config import A3CConfig
+from a2c_tf1.a3c.config import A3CConfig, default_threads
 from a2c_tf1.a3c.envs import WorkerEnv
 from a2c_tf1.a3c.presets import PRESETS
 from a2c_tf1.a3c.train import WorkerError, build_threads, prepare_global, probe_spaces, train_threads
@@ -219,16 +220,16 @@ def test_presets_and_defaults():
             paper.lrschedule, paper.max_grad_norm, paper.nstack) == (
         "PongNoFrameskip-v4", 16, 5, "rmsprop", 0.99, 0.1, 7e-4, "linear", 40.0, 4)
     plain = parse("--env", "PongNoFrameskip-v4")  # the paper's settings, one worker per core
-    assert (plain.threads, plain.t_max, plain.epsilon) == (os.cpu_count(), 5, 0.1)
+    assert (plain.threads, plain.t_max, plain.epsilon) == (default_threads(), 5, 0.1)
     cart = parse("--env", "CartPole-v1", "--threads", "2")
     assert (cart.policy, cart.threads, cart.nstack, cart.optimizer) == ("mlp", 2, 1, "adam")
-    assert (parse().env_id, parse().threads) == ("BreakoutNoFrameskip-v4", os.cpu_count())
+    assert (parse().env_id, parse().threads) == ("BreakoutNoFrameskip-v4", default_threads())
     seed004 = parse("--preset", "a3c-lstm-cartpole")
     assert (seed004.policy, seed004.t_max, seed004.head_init, seed004.gae_lambda) == ("lstm", 30, "normc", 1.0)
     seed003 = parse("--preset", "a3c-pong", "--threads", "3")
     assert (seed003.action_set, seed003.t_max, seed003.lrschedule, seed003.threads) == (
         (1, 2, 3, 4, 5), 20, "episode-log", 3)
-    assert parse("--preset", "a3c-breakout").threads == os.cpu_count()
+    assert parse("--preset", "a3c-breakout").threads == default_threads()
     assert parse("--env", "CartPole-v1", "--models-dir", "x").save_path == os.path.join("x", "a3c", "CartPole-v1.save")
 
 
@@ -416,3 +417,50 @@ def test_a_failing_save_stops_every_worker_and_reaches_the_caller(tmp_path, monk
         train_threads(config, logger, stream=io.StringIO())
     logger.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("a3c-worker")], "every worker thread has ended"
+
+
+class _NanRewardEnv(WorkerEnv):
+    """CartPole whose every reward is NaN: the returns, the advantages and so the loss become NaN."""
+
+    def step(self, action):
+        return super().step(action)._replace(reward=float("nan"))
+
+
+def test_a_non_finite_update_is_refused_and_the_global_weights_stay_as_they_were(tmp_path, monkeypatch):
+    from a2c_tf1.a3c.graph import NONFINITE_UPDATE
+    from a2c_tf1.a3c.worker import TrainingDiverged
+
+    config = cartpole(tmp_path, threads=1)
+    sess, glob, (local,) = session_for(config)
+    before, state_before = glob.snapshot(sess)
+    feed = fake_rollout(local, config, np.random.default_rng(3))
+    feed[local.ADV] = np.full(config.t_max, np.nan, np.float32)  # a NaN gradient for every weight
+    feed[glob.LR] = 1e-2
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(NONFINITE_UPDATE)):
+        sess.run([local.step_after, local.episodes_after], feed)
+    # The worker loop names itself; the refused updates wrote nothing, counters included.
+    worker = Worker(local, glob, _NanRewardEnv(config.env_id, 0), config, sess)
+    with pytest.raises(TrainingDiverged, match="worker 0: the (loss|gradient norm) is NaN or infinite"):
+        worker.run(threading.Event(), _StopAfter(threading.Event(), 10**6))
+    after, state_after = glob.snapshot(sess)
+    for name, a, b in zip(glob.param_names, before, after):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    for name in state_before:
+        np.testing.assert_array_equal(state_before[name], state_after[name], err_msg=name)
+    worker.env.close()
+    sess.close()
+    # Through the trainer: the run ends with an error that names the worker, and nothing is saved.
+    monkeypatch.setattr("a2c_tf1.a3c.train.WorkerEnv", _NanRewardEnv)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    with pytest.raises(WorkerError, match="worker 0 failed: TrainingDiverged: worker 0: the"):
+        train_threads(config, logger, stream=io.StringIO())
+    logger.close()
+    assert not os.path.exists(config.save_path)
+
+
+def test_the_default_thread_count_follows_the_cpu_affinity(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert default_threads() == 1 and parse("--env", "CartPole-v1").threads == 1
+    monkeypatch.delattr(os, "sched_getaffinity")  # where the OS has no affinity: every core
+    assert default_threads() == 64

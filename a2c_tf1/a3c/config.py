@@ -11,6 +11,20 @@ OPTIMIZERS = ("rmsprop", "adam")
 LR_SCHEDULES = ("constant", "linear", "episode-log")
 HEAD_INITS = ("orthogonal", "normc")
 
+OPERATION_TIMEOUT_S = 120.0
+"""a session call on a cluster that gets no answer fails after this long instead of hanging."""
+WORKER_STOP_TIMEOUT_S = OPERATION_TIMEOUT_S + 30.0
+"""how long a worker told to stop may take to end its rollout: longer than one session call may
+wait on a cluster, so a worker stuck in a call has failed (and said so) before the bound runs out."""
+
+
+def default_threads() -> int:
+    """One worker per CPU this process may run on (its affinity: a container or ``taskset`` may allow
+    fewer than the machine has, and more workers than CPUs only queue up)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
 
 @dataclass
 class A3CConfig:
@@ -23,7 +37,7 @@ class A3CConfig:
     num_timesteps: int = 80_000_000
     """global environment steps (all workers together) to train for; the A3C paper ran 80M on Atari."""
     threads: Optional[int] = None
-    """actor-learner threads; None means one per core."""
+    """actor-learner threads; None means one per CPU this process may run on (:func:`default_threads`)."""
     t_max: int = 5
     """steps per rollout; a rollout also stops at an episode end (the A3C paper: 5)."""
     gamma: float = 0.99
@@ -71,7 +85,7 @@ class A3CConfig:
     def resolved(self, image_observations: bool) -> "A3CConfig":
         """A copy with the None defaults filled in (``image_observations``: the env gives frames)."""
         nstack = self.nstack if self.nstack is not None else (4 if image_observations else 1)
-        threads = self.threads if self.threads is not None else (os.cpu_count() or 1)
+        threads = self.threads if self.threads is not None else default_threads()
         log_dir = self.log_dir or os.path.join("logs", "a3c", env_file_name(self.env_id))
         return dataclasses.replace(self, nstack=nstack, threads=threads, log_dir=log_dir)
 

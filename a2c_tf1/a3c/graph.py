@@ -142,6 +142,24 @@ class GlobalNetwork:
         return {pi: normc(shapes[pi], 0.01, rng), v: normc(shapes[v], 1.0, rng)}
 
 
+NONFINITE_UPDATE = "a3c: non-finite update refused"  # the check's message, how a worker recognises it
+
+
+def _guard_finite(grads: list, loss: tf.Tensor, grad_norm: tf.Tensor) -> list:
+    """``grads`` passed through only once ``loss`` and ``grad_norm`` (scalars) are finite.
+
+    Clipping does not help against a NaN: a NaN norm makes every clipped gradient NaN, and one NaN
+    update poisons the global weights for every worker. An op that applies these tensors fails with
+    ``InvalidArgumentError`` (message :data:`NONFINITE_UPDATE`) before it writes any variable.
+    """
+    checks = [tf.debugging.check_numerics(loss, NONFINITE_UPDATE + " (loss)"),
+              tf.debugging.check_numerics(grad_norm, NONFINITE_UPDATE + " (gradient norm)")]
+    # identity rather than control dependencies around apply_gradients: the optimizers create their
+    # slots there, and an initializer must not depend on a rollout's feed.
+    with tf.control_dependencies(checks):
+        return [tf.identity(g) for g in grads]
+
+
 class LocalNetwork:
     """Worker ``index``'s copy of the network, its loss over one rollout, and the ops that tie it to the global one.
 
@@ -152,6 +170,8 @@ class LocalNetwork:
 
     Ops: ``sync`` (local <- global), ``train`` (apply the clipped gradients of the local loss to the
     global weights with the shared optimizers, then add ``NSTEPS`` and ``NEPISODES`` to the counters).
+    An update whose loss or gradient norm is NaN or infinite fails before it writes any global variable
+    (``InvalidArgumentError`` with :data:`NONFINITE_UPDATE`), so the global weights stay finite.
     """
 
     def __init__(self, index: int, glob: GlobalNetwork, ob_space: spaces.Box, ac_space: spaces.Discrete,
@@ -186,6 +206,7 @@ class LocalNetwork:
                 group_clipped, _ = tf.clip_by_global_norm([grads[i] for i in group], config.max_grad_norm)
                 for i, g in zip(group, group_clipped):
                     clipped[i] = g
+            clipped = _guard_finite(clipped, self.loss, self.grad_norm)
             self.sync = tf.group(*[local.assign(g) for local, g in zip(self.params, glob.params)])
         # Under the global name scope, so the optimizers' own variables (Adam's beta powers) are named
         # global/... like every other variable that lives with the global weights.

@@ -10,10 +10,11 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
+import tensorflow as tf
 
 from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.a3c.envs import WorkerEnv
-from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork
+from a2c_tf1.a3c.graph import NONFINITE_UPDATE, GlobalNetwork, LocalNetwork
 from a2c_tf1.returns import gae_advantages, nstep_returns
 from a2c_tf1.runner import push_frame
 from a2c_tf1.schedules import learning_rate
@@ -81,6 +82,17 @@ class Worker:
             return float(self._value(stack[None], state, np.array([mask], np.float32))[0])
         return float(self._value(stack[None])[0])
 
+    def _update(self, feed: list, global_step: int) -> tuple:
+        """Run the train op; a refused non-finite update becomes :class:`TrainingDiverged` naming this worker."""
+        try:
+            return self._train(*feed)
+        except tf.errors.InvalidArgumentError as exc:
+            if NONFINITE_UPDATE not in exc.message:
+                raise
+            what = "loss" if f"{NONFINITE_UPDATE} (loss)" in exc.message else "gradient norm"
+            raise TrainingDiverged(f"worker {self.index}: the {what} is NaN or infinite near global step "
+                                   f"{global_step}; the update was refused, the global weights are unchanged") from None
+
     def run(self, stop: threading.Event, outbox: queue.Queue) -> None:
         """Train until the global step reaches ``num_timesteps`` or ``stop`` is set; report every update to ``outbox``."""
         config, env, t_max = self.config, self.env, self.config.t_max
@@ -133,7 +145,7 @@ class Worker:
             feed = [obs, actions, np.pad(advantages, (0, pad)), np.pad(returns, (0, pad)), weights, lr, n, games]
             if self.recurrent:
                 feed += [start_state, masks]
-            stats, global_step, global_episodes = self._train(*feed)
+            stats, global_step, global_episodes = self._update(feed, global_step)
             stats = {k: float(v) / (n if k != "grad_norm" else 1) for k, v in stats.items()}
             bad = [k for k, v in stats.items() if not np.isfinite(v)]
             if bad:
