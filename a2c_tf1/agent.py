@@ -2,6 +2,7 @@
 RMSProp, run by the agent's own session (two agents can live in one process)."""
 from __future__ import annotations
 
+import json
 import os
 from typing import Optional
 
@@ -22,6 +23,46 @@ STATE_SUFFIX = ".state"
 # Keys of a .state file besides the optimizer slots and "timestep".
 WEIGHTS_PREFIX = "weights/"
 WEIGHTS_FINGERPRINT = "weights_sha256"
+# Keys that older .state files lack: the fingerprint of the .save on disk when the .state was written
+# (uint8[0] when there was none), and the run's settings as JSON bytes.
+PREVIOUS_FINGERPRINT = "previous_weights_sha256"
+SETTINGS = "settings_json"
+
+
+class SettingsMismatch(checkpoint.CheckpointError):
+    """A run is resumed with other settings than its checkpoint was trained with.
+
+    Attributes:
+        differences: setting name -> (value in the checkpoint, value now), sorted by name.
+    """
+
+    def __init__(self, state_path: str, differences: dict):
+        self.differences = differences
+        listed = ", ".join(f"{name} {saved!r} -> {now!r}" for name, (saved, now) in differences.items())
+        super().__init__(f"{state_path} was trained with other settings ({listed})")
+
+
+def encode_settings(settings: dict) -> np.ndarray:
+    """JSON of ``settings`` as ``uint8[n]``, the only kind of value a checkpoint holds."""
+    return np.frombuffer(json.dumps(settings, sort_keys=True).encode(), np.uint8).copy()
+
+
+def decode_settings(array: np.ndarray, state_path: str) -> dict:
+    try:
+        settings = json.loads(np.asarray(array, np.uint8).tobytes().decode())
+    except (ValueError, UnicodeDecodeError):
+        raise checkpoint.CheckpointError(f"{state_path}: its settings are not readable (damaged file)") from None
+    if not isinstance(settings, dict):
+        raise checkpoint.CheckpointError(f"{state_path}: its settings are not readable (damaged file)")
+    return settings
+
+
+def compare_settings(saved: dict, now: dict, state_path: str, ignore: tuple = ()) -> None:
+    """Raise :class:`SettingsMismatch` when a setting that both dicts hold differs (``ignore`` aside)."""
+    differences = {name: (saved[name], now[name]) for name in sorted(set(saved) & set(now))
+                   if name not in ignore and saved[name] != now[name]}
+    if differences:
+        raise SettingsMismatch(state_path, differences)
 
 
 class TrainingDiverged(RuntimeError):
@@ -51,7 +92,7 @@ class Agent:
                  nstack: int, ent_coef: float = 0.01, vf_coef: float = 0.5, max_grad_norm: Optional[float] = 0.5,
                  lr: float = 7e-4, alpha: float = 0.99, epsilon: float = 1e-5, total_timesteps: int = int(10e6),
                  lrschedule: str = "linear", seed: int = 0, num_threads: Optional[int] = None,
-                 optimizer: str = "rmsprop", baselines: str = "2017"):
+                 optimizer: str = "rmsprop", baselines: str = "2018"):
         learning_rate(lr, lrschedule, 0, total_timesteps)  # fail early on an unknown schedule
         if baselines not in GENERATIONS:
             raise ValueError(f"unknown baselines generation {baselines!r}; choose one of {', '.join(GENERATIONS)}")
@@ -225,31 +266,40 @@ class Agent:
         """
         checkpoint.save_params(path, self._finite_snapshot()[0])
 
-    def save_checkpoint(self, path: str, timestep: int) -> None:
+    def save_checkpoint(self, path: str, timestep: int, settings: Optional[dict] = None) -> None:
         """Write ``<path>.state``, then ``<path>``, from one reading of the weights and slots.
 
         Why this order makes every pair on disk consistent: each file is replaced atomically, and the
-        ``.state`` is self-sufficient (timestep, slots, a copy of the weights and their fingerprint). A
-        stop at any point leaves either both files of this moment, or this moment's ``.state`` beside an
-        earlier ``.save`` (the fingerprints differ, and :meth:`resume` takes the weights from the newer
-        ``.state``), or both files of the previous moment. The ``.save`` itself stays in the seed's format.
+        ``.state`` is self-sufficient (timestep, slots, a copy of the weights and their fingerprint, and the
+        fingerprint of the ``.save`` it is about to replace). A stop at any point leaves either both files
+        of this moment, or this moment's ``.state`` beside the ``.save`` it names as its predecessor
+        (:meth:`resume` takes the weights from the newer ``.state``), or both files of the previous
+        moment. Any other ``.save`` beside it was not written by this run, and resume refuses it. The
+        ``.save`` itself stays in the seed's format.
+
+        Args:
+            settings: the run's settings (JSON-able), kept in the ``.state`` so a resume can check them.
 
         Raises:
             TrainingDiverged: when a weight is NaN or infinite; neither file is touched.
         """
         params, slots = self._finite_snapshot()
-        self._write_state(path, timestep, params, slots)
+        self._write_state(path, timestep, params, slots, settings)
         checkpoint.save_params(path, params)
 
-    def save_training_state(self, path: str, timestep: int) -> None:
+    def save_training_state(self, path: str, timestep: int, settings: Optional[dict] = None) -> None:
         """Write ``<path>.state`` alone (see :meth:`save_checkpoint`, which also writes the weights)."""
-        self._write_state(path, timestep, *self._finite_snapshot())
+        self._write_state(path, timestep, *self._finite_snapshot(), settings)
 
-    def _write_state(self, path: str, timestep: int, params: list, slots: list) -> None:
+    def _write_state(self, path: str, timestep: int, params: list, slots: list, settings: Optional[dict]) -> None:
         state = dict(zip([name for name, _ in self._slots], slots))
         state["timestep"] = np.array(timestep, np.int64)
         state[WEIGHTS_FINGERPRINT] = checkpoint.fingerprint(params)
         state.update({WEIGHTS_PREFIX + name: array for name, array in zip(self.param_names, params)})
+        on_disk = self._fingerprint_of_file(path)
+        state[PREVIOUS_FINGERPRINT] = on_disk if on_disk is not None else np.zeros(0, np.uint8)
+        if settings is not None:
+            state[SETTINGS] = encode_settings(settings)
         checkpoint.save_params(path + STATE_SUFFIX, state)
 
     def load(self, path: str) -> None:
@@ -262,22 +312,28 @@ class Agent:
         shapes = [tuple(v.shape.as_list()) for v in self.params]
         self._assign(checkpoint.match_to_variables(loaded, self.param_names, shapes, path), with_slots=False)
 
-    def resume(self, path: str) -> tuple[int, str]:
+    def resume(self, path: str, settings: Optional[dict] = None, ignore: tuple = ()) -> tuple[int, str]:
         """Load the newest consistent moment of ``<path>`` and ``<path>.state``.
+
+        Args:
+            settings: the settings the run goes on with; when the ``.state`` recorded its own, every
+                setting both hold must be equal (``ignore`` aside), and nothing is loaded otherwise.
 
         Returns:
             ``(timestep, note)``: the timestep to continue from (0 without a ``.state``) and a one-line note,
             empty unless the weights came from the ``.state`` because the ``.save`` is older or missing.
 
         Raises:
-            checkpoint.CheckpointError: a bad or unfitting file, or a missing ``.save`` beside a ``.state``
-                that holds no weights (the older format).
+            SettingsMismatch: ``settings`` differ from the recorded ones (names each difference).
+            checkpoint.CheckpointError: a bad or unfitting file, a ``.save`` that is neither the ``.state``'s
+                moment nor the one before it, or a missing ``.save`` beside a ``.state`` that holds no weights
+                (the older format).
         """
         if os.path.exists(path):
             self.load(path)
         elif not os.path.exists(path + STATE_SUFFIX):
             raise checkpoint.CheckpointError(f"no checkpoint at {path}")
-        return self._restore_state(path, have_weights=os.path.exists(path))
+        return self._restore_state(path, have_weights=os.path.exists(path), settings=settings, ignore=ignore)
 
     def load_training_state(self, path: str) -> int:
         """Restore the optimizer slots from ``<path>.state`` and return the timestep (0 if absent).
@@ -287,13 +343,19 @@ class Agent:
         """
         return self._restore_state(path, have_weights=True)[0]
 
-    def _restore_state(self, path: str, have_weights: bool) -> tuple[int, str]:
+    def _restore_state(self, path: str, have_weights: bool, settings: Optional[dict] = None,
+                       ignore: tuple = ()) -> tuple[int, str]:
         state_path = path + STATE_SUFFIX
         if not os.path.exists(state_path):
             return 0, ""
         state = checkpoint.load_params(state_path)
         if not isinstance(state, dict):
             raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+        previous = state.pop(PREVIOUS_FINGERPRINT, None)
+        if SETTINGS in state:
+            saved_settings = decode_settings(state.pop(SETTINGS), state_path)
+            if settings is not None:
+                compare_settings(saved_settings, settings, state_path, ignore)
         with_weights = WEIGHTS_FINGERPRINT in state  # older .state files hold slots and timestep only
         names = [name for name, _ in self._slots] + ["timestep"]
         shapes = [tuple(slot.shape.as_list()) for _, slot in self._slots] + [()]
@@ -315,11 +377,29 @@ class Agent:
         note = ""
         if not have_weights:
             note = f"{path} is missing; resuming from the weights saved in {state_path}"
-        elif not np.array_equal(checkpoint.fingerprint(self.get_params()), fingerprint):
+        elif not np.array_equal(loaded := checkpoint.fingerprint(self.get_params()), fingerprint):
+            if previous is not None and not np.array_equal(loaded, previous):  # previous is [] if none was
+                raise checkpoint.CheckpointError(
+                    f"{path} holds other weights than {state_path} was saved with or after (it was not written "
+                    f"by this run); move one of the two away")
             note = (f"{path} is older than {state_path} (a stop between their writes); "
                     f"resuming from the weights saved in {state_path}")
         self._assign(weights + slots, with_slots=True)
         return timestep, note
+
+    def _fingerprint_of_file(self, path: str) -> Optional[np.ndarray]:
+        """Fingerprint of the weights in the ``.save`` at ``path``, in this model's variable order, as
+        :meth:`load` would assign them; None if there is no such file or it does not fit this model."""
+        if not os.path.exists(path):
+            return None
+        try:
+            loaded = checkpoint.load_params(path)
+            shapes = [tuple(v.shape.as_list()) for v in self.params]
+            arrays = checkpoint.match_to_variables(loaded, self.param_names, shapes, path)
+        except checkpoint.CheckpointError:
+            return None
+        return checkpoint.fingerprint([np.asarray(a, v.dtype.base_dtype.as_numpy_dtype)
+                                       for a, v in zip(arrays, self.params)])
 
     def close(self) -> None:
         self.sess.close()

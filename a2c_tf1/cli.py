@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -76,8 +77,30 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+# Settings that do not change what a run learns: where it writes, and how often.
+_NOT_RUN_SETTINGS = ("models_dir", "log_dir", "log_interval", "save_interval")
+
+
+def run_settings(config: TrainConfig) -> dict:
+    """What a checkpoint records of the run that wrote it, so a resume can check it goes on the same way."""
+    values = dataclasses.asdict(config)
+    return {name: value for name, value in values.items() if name not in _NOT_RUN_SETTINGS}
+
+
+def _flag_of(field: str) -> str:
+    flags = {f: flag for flag, (f, _, _) in _FLAGS.items()}
+    return flags.get(field, field)
+
+
+def settings_mismatch_message(exc, save_path: str) -> str:
+    """One line: each changed setting as ``--flag saved -> now``, and what to do."""
+    changes = ", ".join(f"{_flag_of(name)} {saved} -> {now}" for name, (saved, now) in exc.differences.items())
+    return (f"cannot resume {save_path}: it was trained with other settings ({changes}); run with its "
+            f"settings, or pick another --models-dir to start afresh")
+
+
 def train_command(config: TrainConfig) -> int:
-    from a2c_tf1.agent import STATE_SUFFIX, Agent, TrainingDiverged
+    from a2c_tf1.agent import STATE_SUFFIX, Agent, SettingsMismatch, TrainingDiverged
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.envs import UnknownEnvError, make_vec_env
     from a2c_tf1.logger import Logger, ProgressLine
@@ -98,10 +121,13 @@ def train_command(config: TrainConfig) -> int:
                       max_grad_norm=config.max_grad_norm, lr=config.lr, alpha=config.alpha, epsilon=config.epsilon,
                       total_timesteps=config.num_timesteps, lrschedule=config.lrschedule, seed=config.seed,
                       optimizer=config.optimizer, baselines=config.baselines)
-        start = 0
+        start, settings = 0, run_settings(config)
         if os.path.exists(config.save_path) or os.path.exists(config.save_path + STATE_SUFFIX):
             try:
-                start, note = agent.resume(config.save_path)
+                # num_timesteps may grow to train further (the lr schedule then stretches to the new end)
+                start, note = agent.resume(config.save_path, settings, ignore=("num_timesteps",))
+            except SettingsMismatch as exc:
+                raise CliError(settings_mismatch_message(exc, config.save_path)) from None
             except CheckpointError as exc:
                 raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
             if note:
@@ -111,12 +137,12 @@ def train_command(config: TrainConfig) -> int:
             print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} timesteps; "
                   f"raise --num-timesteps to train further", flush=True)
             return 0
-        logger = Logger(config.log_dir, env_id=config.env_id)
+        logger = Logger(config.log_dir, env_id=config.env_id, resume_step=start)
         try:
             reached = learn(agent, env, config.num_timesteps, logger, nsteps=config.nsteps, nstack=config.nstack,
                             gamma=config.gamma, log_interval=config.log_interval, save_path=config.save_path,
                             save_interval=config.save_interval, start_timestep=start,
-                            progress=ProgressLine(config.num_timesteps))
+                            progress=ProgressLine(config.num_timesteps), run_settings=settings)
         except Interrupted as stop:
             print(f"\ninterrupted at timestep {stop.timestep:,} ({signal.Signals(stop.signum).name}); "
                   f"saved {config.save_path}. "
@@ -142,9 +168,9 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
 
     check_evaluation_inputs(config.env_id, args.video, config.save_path,
                             f"a folder holding {os.path.basename(config.save_path)}")
-    env = make_eval_env(config.env_id, config.seed, config.noop_max, config.frame)
+    env = make_eval_env(config.env_id, config.seed, config.noop_max, config.frame, serve=config.serve)
     agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, 1, 1, config.nstack,
-                  seed=config.seed)
+                  seed=config.seed, baselines=config.baselines)
     try:
         agent.load(config.save_path)
     except CheckpointError as exc:

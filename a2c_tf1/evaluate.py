@@ -59,13 +59,18 @@ def write_video(path: str, frames: list, fps: float) -> None:
                     writer.append_data(frame)
 
 
-def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "nature"):
-    """One env with training's semantics and raw (unclipped) rewards; ``observation_space`` is one frame."""
+def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "nature", serve: bool = True):
+    """One env with training's semantics and raw (unclipped) rewards; ``observation_space`` is one frame.
+
+    ``serve`` as in training: FIRE added to the first action of every life, or (False) ale-py's single
+    FIRE frame at a game start, the rest left to the agent.
+    """
     if frame == "kungfu42":
         from a2c_tf1.envs.atari import make_kungfu42_env
 
         return make_kungfu42_env(env_id, seed, noop_max, clip_rewards=False)
-    return make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="serve", clip_rewards=False)
+    return make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="serve" if serve else "ale",
+                              clip_rewards=False)
 
 
 def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, deterministic: bool = False,

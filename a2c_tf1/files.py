@@ -2,22 +2,61 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import tempfile
 from typing import Callable, Iterator
+
+
+def _temp_prefix(path: str) -> str:
+    return "." + os.path.basename(path) + "."
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temp_files(path: str) -> list[str]:
+    """Delete temp files of ``path`` left by writers that no longer run (a ``kill -9`` mid-write).
+
+    Temp files are named ``.<name>.<pid>.<random>.tmp<ext>``; one whose pid is alive belongs to a write
+    still under way (another process, or this one) and is kept. Returns the paths removed.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    extension = os.path.splitext(path)[1]
+    pattern = re.compile(re.escape(_temp_prefix(path)) + r"(\d+)\.[^.]+\.tmp" + re.escape(extension) + "$")
+    removed = []
+    for candidate in glob.glob(os.path.join(glob.escape(folder), glob.escape(_temp_prefix(path)) + "*.tmp*")):
+        match = pattern.match(os.path.basename(candidate))
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(candidate)
+                removed.append(candidate)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed over ``path``.
 
-    The temp file keeps ``path``'s extension (encoders choose the format from it). On any exception,
-    including Ctrl-C, the temp file is removed and ``path`` is left as it was.
+    The temp file, ``.<name>.<pid>.<random>.tmp<ext>``, keeps ``path``'s extension (encoders choose the
+    format from it) and names its writer, so temp files that a killed writer left are removed at the next
+    write of the same path. On any exception, including Ctrl-C, the temp file is removed and ``path`` is
+    left as it was.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
+    remove_stale_temp_files(path)
     extension = os.path.splitext(path)[1]
-    fd, tmp_path = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp" + extension, dir=folder)
+    fd, tmp_path = tempfile.mkstemp(prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp" + extension,
+                                    dir=folder)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -45,15 +84,15 @@ def atomic_write(path: str, write: Callable) -> None:
             write(fileobj)
 
 
-def move_aside(path: str) -> str:
-    """Rename ``path`` to ``<stem>.old-<n><ext>`` with the smallest free ``n``; returns the new path.
+def move_aside(path: str, label: str = "old") -> str:
+    """Rename ``path`` to ``<stem>.<label>-<n><ext>`` with the smallest free ``n``; returns the new path.
 
     Never replaces a file: the new name is claimed with a hard link, which fails if the name exists.
     """
     stem, extension = os.path.splitext(path)
     n = 1
     while True:
-        target = f"{stem}.old-{n}{extension}"
+        target = f"{stem}.{label}-{n}{extension}"
         try:
             os.link(path, target)
         except FileExistsError:

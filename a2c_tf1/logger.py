@@ -10,6 +10,7 @@ import time
 from typing import Optional, TextIO
 
 from a2c_tf1.files import move_aside
+from a2c_tf1.log_folder import set_aside_other_game, set_aside_rows_after
 
 # TensorBoard groups; keys not listed go under "charts/".
 TAG_GROUPS = {
@@ -47,17 +48,33 @@ class Logger:
         stream: where the table goes (stdout by default).
         tensorboard: write TensorBoard event files.
         env_id: recorded in monitor.csv's header line.
+        resume_step: the environment step the run continues from (its checkpoint's); rows logged after
+            it by an earlier process are set aside (see :mod:`a2c_tf1.log_folder`). None keeps every row.
 
     An existing ``monitor.csv`` is appended to when its columns are ours; one with other columns (e.g.
     baselines' ``r,l,t``) is renamed ``monitor.old-<n>.csv`` (never overwriting) and a new one started.
+    ``monitor.csv`` and ``progress.csv`` of another game are renamed ``*.other-<n>.csv``; a
+    ``progress.csv`` with other columns than this run's rows is renamed ``progress.old-<n>.csv``.
+    Each file set aside is reported in one line on ``stream``.
     """
 
-    def __init__(self, log_dir: str, stream: Optional[TextIO] = None, tensorboard: bool = True, env_id: str = ""):
+    def __init__(self, log_dir: str, stream: Optional[TextIO] = None, tensorboard: bool = True, env_id: str = "",
+                 resume_step: Optional[int] = None):
         self.log_dir = log_dir
         self.stream = stream or sys.stdout
         os.makedirs(log_dir, exist_ok=True)
         self.start_time = time.time()
         self.monitor_path = os.path.join(log_dir, "monitor.csv")
+        self.csv_path = os.path.join(log_dir, "progress.csv")
+        if env_id:
+            for kept in set_aside_other_game(log_dir, env_id):
+                self.stream.write(f"{log_dir} logged another game than {env_id}; kept its file as {kept}\n")
+        if resume_step is not None:
+            for path in (self.monitor_path, self.csv_path):
+                kept = set_aside_rows_after(path, resume_step)
+                if kept:
+                    self.stream.write(f"{path} had rows logged after the checkpoint's step {resume_step:,}; "
+                                      f"moved them to {kept}\n")
         fresh = not os.path.exists(self.monitor_path) or os.path.getsize(self.monitor_path) == 0
         if not fresh:
             columns = monitor_columns(self.monitor_path)
@@ -70,7 +87,6 @@ class Logger:
         if fresh:  # baselines' Monitor layout, plus the environment step the game ended at
             self._monitor.write("#" + json.dumps({"t_start": self.start_time, "env_id": env_id}) + "\n")
             self._monitor.write(MONITOR_COLUMNS + "\n")
-        self.csv_path = os.path.join(log_dir, "progress.csv")
         self._fieldnames: Optional[list[str]] = None
         if os.path.exists(self.csv_path) and os.path.getsize(self.csv_path) > 0:
             with open(self.csv_path, newline="") as f:
@@ -109,12 +125,15 @@ class Logger:
         self.stream.flush()
 
     def _write_csv(self, row: dict) -> None:
+        if self._fieldnames is not None and any(k not in self._fieldnames for k in row):
+            # rows of two layouts in one file would misread as one (another policy or version logged here)
+            kept = move_aside(self.csv_path)
+            self.stream.write(f"{self.csv_path} has other columns than this run logs; kept it as {kept} "
+                              f"and started a new one\n")
+            self._fieldnames = None
         new_file = self._fieldnames is None
         if new_file:
             self._fieldnames = list(row)
-        extra = [k for k in row if k not in self._fieldnames]
-        if extra:
-            raise ValueError(f"{self.csv_path} has no column for {extra}; log to a new --log-dir")
         with open(self.csv_path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self._fieldnames, restval="")
             if new_file:

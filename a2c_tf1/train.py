@@ -95,13 +95,15 @@ def batch_diagnostics(rollout) -> dict:
 
 def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: int = 5, nstack: int = 4,
           gamma: float = 0.99, log_interval: int = 100, save_path: Optional[str] = None,
-          save_interval: int = 1000, start_timestep: int = 0, progress: Optional[ProgressLine] = None) -> int:
+          save_interval: int = 1000, start_timestep: int = 0, progress: Optional[ProgressLine] = None,
+          run_settings: Optional[dict] = None) -> int:
     """Train ``agent`` on ``env`` until ``total_timesteps``; returns the timestep reached.
 
     Every ``log_interval`` updates one row goes to ``logger``: the loss terms and diagnostics averaged
     over the interval's updates, and the episode statistics. Every ``save_interval`` updates, at the end
     and on SIGINT (Ctrl-C) or SIGTERM, the weights go to ``save_path`` and the optimizer state beside it
-    (:meth:`Agent.save_checkpoint`). A signal is taken after the update under way.
+    (:meth:`Agent.save_checkpoint`, which keeps ``run_settings`` in the ``.state`` for the resume's
+    check). A signal is taken after the update under way.
 
     Raises:
         Interrupted: on SIGINT or SIGTERM, after saving.
@@ -120,7 +122,7 @@ def learn(agent: Agent, env, total_timesteps: int, logger: Logger, *, nsteps: in
     def save() -> None:
         nonlocal saved_at
         if save_path is not None and saved_at != timestep:
-            agent.save_checkpoint(save_path, timestep)
+            agent.save_checkpoint(save_path, timestep, run_settings)
             saved_at = timestep
 
     with StopSignals() as stop:

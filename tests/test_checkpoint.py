@@ -601,3 +601,47 @@ def test_fingerprint_sees_values_dtypes_shapes_and_order():
     assert np.array_equal(base, checkpoint.fingerprint([a.copy(), b.copy()]))
     for other in ([b, a], [a.reshape(2, 3), b], [a.astype(np.float64), b], [a, b * 2]):
         assert not np.array_equal(base, checkpoint.fingerprint(other))
+
+
+# ---- a .save that this run did not write, and the run's settings ---------------------------------
+
+def test_a_foreign_save_beside_the_state_is_refused_and_left_alone(trained, fresh, tmp_path):
+    path = str(tmp_path / "agent.save")
+    trained.save_checkpoint(path, 1000)
+    foreign = [p + 0.5 for p in trained.get_params()]  # weights of neither moment of this run
+    checkpoint.save_params(path, foreign)
+    before = open(path, "rb").read(), open(path + ".state", "rb").read()
+    with pytest.raises(CheckpointError, match="not written by this run"):
+        fresh.resume(path)
+    assert (open(path, "rb").read(), open(path + ".state", "rb").read()) == before
+
+
+def test_a_first_save_stopped_between_its_writes_refuses_a_foreign_save(trained, fresh, tmp_path, monkeypatch):
+    """The first .state of a run records that no .save existed: a .save found beside it later is foreign."""
+    path = str(tmp_path / "agent.save")
+    real_save_params = checkpoint.save_params
+    monkeypatch.setattr(checkpoint, "save_params",
+                        lambda target, arrays: real_save_params(target, arrays) if target.endswith(".state")
+                        else (_ for _ in ()).throw(KeyboardInterrupt("killed before the .save")))
+    with pytest.raises(KeyboardInterrupt):
+        trained.save_checkpoint(path, 1000)
+    monkeypatch.undo()
+    assert checkpoint.load_params(path + ".state")["previous_weights_sha256"].shape == (0,)
+    checkpoint.save_params(path, [p * 2 for p in trained.get_params()])
+    with pytest.raises(CheckpointError, match="not written by this run"):
+        fresh.resume(path)
+
+
+def test_settings_are_recorded_and_a_resume_with_others_is_refused(trained, fresh, tmp_path):
+    from a2c_tf1.agent import SettingsMismatch
+
+    path = str(tmp_path / "agent.save")
+    settings = {"env_id": "BreakoutNoFrameskip-v4", "nenvs": 8, "lr": 7e-4, "num_timesteps": 10_000_000}
+    trained.save_checkpoint(path, 1000, settings)
+    with pytest.raises(SettingsMismatch) as caught:
+        fresh.resume(path, {**settings, "nenvs": 4, "lr": 1e-3})
+    assert caught.value.differences == {"lr": (7e-4, 1e-3), "nenvs": (8, 4)}
+    # settings the checkpoint did not record, and ignored ones, are not compared
+    assert fresh.resume(path, {**settings, "num_timesteps": 20_000_000, "new_setting": 1},
+                        ignore=("num_timesteps",)) == (1000, "")
+    assert fresh.resume(path) == (1000, "")  # without settings to compare: as before

@@ -404,3 +404,35 @@ def test_sigterm_and_an_ignored_sigint_save_and_the_same_command_resumes(tmp_pat
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
+
+
+def test_resume_with_other_settings_is_one_line_and_touches_nothing(cartpole_run, tmp_path):
+    first, proc = cartpole_run
+    assert proc.returncode == 0, proc.stderr
+    shutil.copytree(first / "m", tmp_path / "m")
+    shutil.copytree(first / "l", tmp_path / "l")
+    before = {p: file_bytes(p) for p in glob.glob(str(tmp_path / "*" / "*.*"))}
+    changed = run_cli(MODULE, "--env", "CartPole-v1", "--policy", "mlp", "--num-timesteps", 800, "--nenvs", 4,
+                      "--lr", "1e-3", *dirs(tmp_path))
+    assert_one_line_error(changed, MODULE, "other settings", "--lr 0.0007 -> 0.001", "--nenvs 8 -> 4")
+    assert {p: file_bytes(p) for p in glob.glob(str(tmp_path / "*" / "*.*"))} == before
+
+
+def test_rows_logged_after_the_checkpoint_are_set_aside_on_resume(cartpole_run, tmp_path):
+    """As after a kill -9: the logs ran past the last checkpoint; the resumed run redoes those steps."""
+    first, proc = cartpole_run
+    assert proc.returncode == 0, proc.stderr
+    shutil.copytree(first / "m", tmp_path / "m")
+    shutil.copytree(first / "l", tmp_path / "l")
+    with open(tmp_path / "l" / "progress.csv", "a") as f:
+        f.write("6,480," + ",".join(["1"] * (len(read_progress(tmp_path / "l")[0]) - 2)) + "\n")
+    with open(tmp_path / "l" / "monitor.csv", "a") as f:
+        f.write("30,30,9.0,480\n")
+    resumed = run_cli(MODULE, "--env", "CartPole-v1", "--policy", "mlp", "--num-timesteps", 800, *dirs(tmp_path))
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr
+    assert "moved them to" in resumed.stdout
+    _, rows = read_progress(tmp_path / "l")
+    steps = [int(r["total_timesteps"]) for r in rows]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps) and steps[-1] == 800
+    assert (tmp_path / "l" / "progress.undone-1.csv").read_text().splitlines()[1].startswith("6,480,")
+    assert (tmp_path / "l" / "monitor.undone-1.csv").read_text().endswith("30,30,9.0,480\n")

@@ -75,9 +75,10 @@ def test_step_samples_valid_actions(agent):
 
 
 def test_initial_weights_are_the_seeded_orthogonal_draws(agent):
-    # Same order of rng draws as the CnnPolicy: conv/fc weights with sqrt(2), both heads with 1.0; biases 0.
+    # Same order of rng draws as the CnnPolicy: conv/fc weights with sqrt(2), the policy head with 0.01 (the
+    # default, 2018 code), the value head with 1.0; biases 0.
     rng = np.random.RandomState(0)
-    scales = [np.sqrt(2)] * 4 + [1.0, 1.0]
+    scales = [np.sqrt(2)] * 4 + [0.01, 1.0]
     expected = []
     for shape, scale in zip(SHAPES[0::2], scales):
         expected += [orthogonal(tuple(shape), scale, rng), None]

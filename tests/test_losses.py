@@ -17,7 +17,7 @@ NBATCH = NENVS * NSTEPS
 
 
 def make_mlp_agent(**kwargs):
-    kw = dict(nenvs=NENVS, nsteps=NSTEPS, nstack=1, seed=0, num_threads=1)
+    kw = dict(nenvs=NENVS, nsteps=NSTEPS, nstack=1, seed=0, num_threads=1, baselines="2017")  # the hand-computed numbers
     kw.update(kwargs)
     return a2c_tf1.Agent(MlpPolicy, spaces.Box(-1.0, 1.0, (3,), np.float32), spaces.Discrete(NACT), **kw)
 
@@ -153,7 +153,7 @@ def test_grad_norm_is_the_unclipped_global_norm(mlp_agent):
 
 def test_cnn_agent_loss_terms_match_numpy():
     agent = a2c_tf1.Agent(CnnPolicy, spaces.Box(0, 255, (84, 84, 1), np.uint8), spaces.Discrete(4),
-                          nenvs=2, nsteps=3, nstack=4, seed=1, num_threads=1)
+                          nenvs=2, nsteps=3, nstack=4, seed=1, num_threads=1, baselines="2017")
     try:
         rng = np.random.RandomState(5)
         obs = rng.randint(0, 256, (6, 84, 84, 4)).astype(np.uint8)
