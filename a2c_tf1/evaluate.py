@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 
 from a2c_tf1.agent import Agent
+from a2c_tf1.envs import env_spec
 from a2c_tf1.envs.atari import make_reference_env
 from a2c_tf1.files import atomic_output
 from a2c_tf1.logger import ProgressLine
@@ -65,6 +66,7 @@ def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "natu
     ``serve`` as in training: FIRE added to the first action of every life, or (False) ale-py's single
     FIRE frame at a game start, the rest left to the agent.
     """
+    env_spec(env_id)  # registers ale-py's ids, or says in one line that the id is unknown
     if frame == "kungfu42":
         from a2c_tf1.envs.atari import make_kungfu42_env
 

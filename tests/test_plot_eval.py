@@ -122,3 +122,27 @@ def test_evaluate_without_a_checkpoint_is_one_clear_line(tmp_path):
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "no checkpoint at" in errors[0] and "Traceback" not in proc.stderr
+
+
+def test_evaluation_serves_as_training_did():
+    """--serve yes: FIRE added at every life, as in training; --serve no: ale-py's one FIRE frame at a game
+    start and the agent serves the rest, as the fast path without serving."""
+    from a2c_tf1.envs.atari import FireResetEnv, ServeEachLife
+    from a2c_tf1.evaluate import make_eval_env
+
+    def wrappers(env):
+        found = []
+        while hasattr(env, "env"):
+            found.append(env)
+            env = env.env
+        return found
+
+    served, unserved = (make_eval_env("BreakoutNoFrameskip-v4", 0, serve=serve) for serve in (True, False))
+    try:
+        assert any(isinstance(w, ServeEachLife) for w in wrappers(served))
+        assert not any(isinstance(w, ServeEachLife) for w in wrappers(unserved))
+        assert [w.mode for w in wrappers(unserved) if isinstance(w, FireResetEnv)] == ["ale"]
+        assert served.action_space.n == unserved.action_space.n == 4
+    finally:
+        served.close()
+        unserved.close()
