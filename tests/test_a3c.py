@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -464,3 +465,143 @@ def test_the_default_thread_count_follows_the_cpu_affinity(monkeypatch):
     assert default_threads() == 1 and parse("--env", "CartPole-v1").threads == 1
     monkeypatch.delattr(os, "sched_getaffinity")  # where the OS has no affinity: every core
     assert default_threads() == 64
+
+
+class _Stubborn:
+    """A worker that ignores the stop request until the test lets it go."""
+
+    def __init__(self, index: int, release: threading.Event):
+        self.index, self.release = index, release
+
+    def run(self, stop, outbox):
+        self.release.wait(timeout=120)
+
+
+def _join_worker_threads(timeout: float = 60.0) -> None:
+    for thread in [t for t in threading.enumerate() if t.name.startswith("a3c-worker")]:
+        thread.join(timeout=timeout)
+    assert not [t for t in threading.enumerate() if t.name.startswith("a3c-worker")]
+
+
+def test_a_worker_that_does_not_stop_in_time_ends_the_run_with_an_error_naming_it(tmp_path):
+    from a2c_tf1.a3c.config import OPERATION_TIMEOUT_S, WORKER_STOP_TIMEOUT_S
+    from a2c_tf1.a3c.train import Coordinator
+
+    assert WORKER_STOP_TIMEOUT_S > OPERATION_TIMEOUT_S, "a worker stuck in a cluster call fails before the bound"
+    config = cartpole(tmp_path)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    release, stop = threading.Event(), threading.Event()
+    coordinator = Coordinator(config, logger, 0, None, lambda: 0, stream=io.StringIO(), stop_timeout_s=1.0)
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(WorkerError, match=r"^worker 1 did not stop within 1 s of the stop request$") as info:
+            coordinator.run([_Stubborn(1, release)], stop)
+        assert info.value.stuck == (1,)
+        assert time.monotonic() - started < 10
+    finally:
+        release.set()
+        logger.close()
+    _join_worker_threads()
+
+
+def test_a_second_signal_ends_the_run_at_once_and_leaves_the_last_checkpoint_intact(tmp_path, monkeypatch):
+    from a2c_tf1.a3c.signals import StopNow
+
+    release = threading.Event()
+    monkeypatch.setattr("a2c_tf1.a3c.train.Worker",
+                        lambda local, *rest: Worker(local, *rest) if local.index == 0 else _Stubborn(1, release))
+    config = cartpole(tmp_path, num_timesteps=10**7, save_interval=300)
+
+    def signal_twice():  # once a checkpoint is on disk: the first asks to stop, the second not to wait
+        deadline = time.monotonic() + 120
+        while not os.path.exists(config.save_path + ".state") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    sender = threading.Thread(target=signal_twice)
+    sender.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(StopNow, match="stopped at once by a second SIGTERM"):
+            train_threads(config, logger, stream=io.StringIO(), stop_timeout_s=60.0)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        sender.join(timeout=130)
+        logger.close()
+    _join_worker_threads()
+    sess, glob, _ = session_for(config)
+    step, _ = checkpoints.restore(sess, glob, config.save_path)  # whole and consistent
+    assert step >= 300
+    sess.close()
+    assert elapsed < 60, "it did not wait for the worker that would not stop"
+
+
+def test_a_second_signal_during_the_final_save_waits_for_the_save(tmp_path, monkeypatch):
+    real_save = checkpoints.save
+    calls = []
+
+    def save_and_signal(sess, glob, path):
+        calls.append(path)
+        os.kill(os.getpid(), signal.SIGTERM)  # first call: the stop request; second (the final save): a second signal
+        time.sleep(0.3)  # the handler runs in the middle of the save
+        return real_save(sess, glob, path)
+
+    monkeypatch.setattr("a2c_tf1.a3c.train.checkpoints.save", save_and_signal)
+    config = cartpole(tmp_path, num_timesteps=10**7, save_interval=300)
+    logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
+    try:
+        outcome = train_threads(config, logger, stream=io.StringIO())
+    finally:
+        logger.close()
+    assert len(calls) == 2 and outcome.reason == "SIGTERM"
+    state = checkpoints.checkpoint.load_params(config.save_path + ".state")
+    assert int(state["global_step"]) == outcome.global_step, "the final save ran to its end"
+    _join_worker_threads()
+
+
+def test_the_lstm_state_is_carried_across_rollouts_and_reset_after_an_episode_ends(tmp_path):
+    config = A3CConfig(**{**PRESETS["a3c-lstm-cartpole"].overrides, "threads": 1, "t_max": 5,
+                          "models_dir": str(tmp_path / "m")}).resolved(image_observations=False)
+    sess, glob, (local,) = session_for(config)
+    sess.run(local.sync)
+    worker = Worker(local, glob, WorkerEnv(config.env_id, 0), config, sess)
+    acts, trains = [], []  # acts: (rollout, state in, state out, mask); trains: the state each rollout starts from
+    real_act, real_train = worker._act, worker._train
+
+    def act(stack, state, mask):
+        action, value, new_state = real_act(stack, state, mask)
+        acts.append((len(trains), np.array(state), np.array(new_state), mask))
+        return action, value, new_state
+
+    def train(*feed):
+        trains.append(np.array(feed[8]))
+        return real_train(*feed)
+
+    worker._act, worker._train = act, train
+    stop = threading.Event()
+    outbox = _StopAfter(stop, 40)
+    worker.run(stop, outbox)
+    ended = [any(ep["kind"] == "game" for ep in update.episodes) for update in outbox.items]
+    assert any(ended) and not all(ended), "some rollouts end an episode and some do not"
+    initial = np.asarray(worker.initial_state)
+    for r in range(len(trains)):
+        steps = [a for a in acts if a[0] == r]
+        np.testing.assert_array_equal(trains[r], steps[0][1], err_msg="the train model starts where the rollout did")
+        for before, after in zip(steps, steps[1:]):
+            np.testing.assert_array_equal(before[2], after[1])
+        if r == 0:
+            continue
+        previous = [a for a in acts if a[0] == r - 1]
+        if ended[r - 1]:
+            np.testing.assert_array_equal(steps[0][1], initial)
+            assert steps[0][3] == 1.0, "a new episode's first step is masked"
+        else:
+            np.testing.assert_array_equal(steps[0][1], previous[-1][2], err_msg=f"rollout {r} goes on from {r - 1}")
+            assert steps[0][3] == 0.0 and np.abs(steps[0][1]).sum() > 0
+    worker.env.close()
+    sess.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Optional
 
@@ -230,7 +231,18 @@ def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_at_once(exc) -> None:
+    """A second SIGINT/SIGTERM: worker threads may be inside an env step or a session call, and waiting
+    for the interpreter to wind them down is what the second signal asks not to do."""
+    print(f"\n{PROG}: {exc}; nothing more was saved, the last checkpoint on disk is intact", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130 if exc.signum == signal.SIGINT else 143)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
+    from a2c_tf1.a3c.signals import StopNow
+
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["presets"]:
@@ -249,6 +261,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2 if "unknown" in str(exc) else 1
+    except StopNow as exc:
+        _exit_at_once(exc)
     except KeyboardInterrupt:  # before the workers started (once they run, Ctrl-C stops them and saves)
         print(f"\n{PROG}: interrupted before training started; nothing was written", file=sys.stderr)
         return 130

@@ -23,17 +23,17 @@ import numpy as np
 import tensorflow as tf
 
 from a2c_tf1.a3c import checkpoints
-from a2c_tf1.a3c.config import A3CConfig
-from a2c_tf1.a3c.envs import WorkerEnv
+from a2c_tf1.a3c.config import OPERATION_TIMEOUT_S, A3CConfig
+from a2c_tf1.a3c.envs import WorkerEnv, check_policy, probe_spaces
 from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session_config
-from a2c_tf1.a3c.train import Coordinator, Outcome, check_policy, prepare_global, probe_spaces, stop_on_signals
+from a2c_tf1.a3c.signals import StopNow, stop_on_signals
+from a2c_tf1.a3c.train import Coordinator, Outcome, WorkerError, prepare_global
 from a2c_tf1.a3c.worker import Worker
 from a2c_tf1.logger import Logger
 
 tf1 = tf.compat.v1
 
 CLUSTER_WAIT_S = 300.0  # a worker waits this long for the parameter servers, then for the chief's initialisation
-OPERATION_TIMEOUT_S = 120.0  # a session call that the cluster cannot answer fails instead of hanging
 
 
 class ClusterSpecError(ValueError):
@@ -94,11 +94,11 @@ def run_ps(spec: dict, task: int, stop: Optional[threading.Event] = None) -> str
     server = tf1.train.Server(tf1.train.ClusterSpec(spec), job_name="ps", task_index=task,
                               config=session_config(inter_op_threads=2), start=True)
     print(f"parameter server {task} serving at {spec['ps'][task]}", flush=True)
-    with stop_on_signals(stop) as received:
+    with stop_on_signals(stop) as signals:
         while not stop.wait(1.0):
             pass
     del server
-    return signal.Signals(received[0]).name if received else "stopped"
+    return signal.Signals(signals.received[0]).name if signals.received else "stopped"
 
 
 def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None,
@@ -136,6 +136,7 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
     sess = tf1.Session(server.target, graph=graph,
                        config=session_config(2, device_filters=filters, operation_timeout_s=OPERATION_TIMEOUT_S))
     env = None
+    leave_open = False
     try:
         sess.run(local.initializer)
         ready = lambda: not sess.run(uninitialized).size and glob.is_ready(sess)  # noqa: E731
@@ -161,7 +162,13 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
             return coordinator.run([worker], stop or threading.Event())
         finally:
             logger.close()
+    except (StopNow, WorkerError) as exc:
+        # The worker thread may still be inside an env step or a session call, and closing either under
+        # it can crash the process, which exits right after this anyway.
+        leave_open = isinstance(exc, StopNow) or bool(exc.stuck)
+        raise
     finally:
-        if env is not None:
-            env.close()
-        sess.close()
+        if not leave_open:
+            if env is not None:
+                env.close()
+            sess.close()

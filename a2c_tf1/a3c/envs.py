@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.envs import env_spec, is_atari
 from a2c_tf1.envs.atari import EpisodicLifeEnv, FireResetEnv
 
@@ -135,3 +136,21 @@ class WorkerEnv:
 
     def close(self) -> None:
         self._env.close()
+
+
+def probe_spaces(config: A3CConfig):
+    """(observation space of one frame, action space) of ``config.env_id`` with its action set."""
+    env = WorkerEnv(config.env_id, config.seed, noop_max=config.noop_max, action_set=config.action_set)
+    spaces = env.observation_space, env.action_space
+    env.close()
+    return spaces
+
+
+def check_policy(config: A3CConfig, ob_space) -> None:
+    """ValueError when the policy cannot read these observations."""
+    image = len(ob_space.shape) == 3
+    if config.policy in ("cnn", "two-tower") and not image:
+        raise ValueError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
+                         f"{ob_space.shape}; use --policy mlp or lstm")
+    if config.policy == "mlp" and image:
+        raise ValueError(f"{config.env_id} gives images; use --policy cnn, lstm or two-tower")

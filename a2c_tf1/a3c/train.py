@@ -4,12 +4,13 @@ The main thread never trains. It reads what the workers report, writes the log r
 and checkpoints (so one thread writes files), and ends the run when the global step is reached, on
 Ctrl-C or SIGTERM (every worker stops after its current rollout, then the weights are saved) or when
 any worker raises (the run stops with that worker's error; nothing is saved, so the last checkpoint
-stays good). Every wait is bounded.
+stays good). Every wait is bounded: workers get ``stop_timeout_s`` to stop, and a worker still running
+then ends the run with an error naming it. A second Ctrl-C or SIGTERM ends the run at once
+(:class:`StopNow`) without saving, except during a checkpoint or log write, which it lets finish.
 """
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import queue
 import signal
@@ -23,9 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 from a2c_tf1.a3c import checkpoints
-from a2c_tf1.a3c.config import A3CConfig
-from a2c_tf1.a3c.envs import WorkerEnv
+from a2c_tf1.a3c.config import WORKER_STOP_TIMEOUT_S, A3CConfig
+from a2c_tf1.a3c.envs import WorkerEnv, check_policy, probe_spaces  # noqa: F401 (the trainers' env checks)
 from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session_config
+from a2c_tf1.a3c.signals import StopNow, StopSignals, stop_on_signals
 from a2c_tf1.a3c.worker import Update, Worker
 from a2c_tf1.logger import Logger, ProgressLine
 from a2c_tf1.metrics import explained_variance
@@ -33,15 +35,14 @@ from a2c_tf1.train import EpisodeStats
 
 tf1 = tf.compat.v1
 
-JOIN_TIMEOUT_S = 60.0  # a worker finishes its rollout (t_max steps and one update) well within this
 
 
 class WorkerError(RuntimeError):
-    """A worker raised; ``details`` holds its traceback."""
+    """A worker raised (``details`` holds its traceback), or workers did not stop in time (``stuck``)."""
 
-    def __init__(self, message: str, details: str = ""):
+    def __init__(self, message: str, details: str = "", stuck: tuple = ()):
         super().__init__(message)
-        self.details = details
+        self.details, self.stuck = details, tuple(stuck)
 
 
 class WorkerFailure(NamedTuple):
@@ -74,26 +75,6 @@ def work_and_report(worker: Worker, stop: threading.Event, outbox: queue.Queue) 
         outbox.put(_Exited(worker.index))
 
 
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event):
-    """SIGINT and SIGTERM set ``stop`` instead of raising; yields the list of signals received."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-
-    def handler(signum, _frame):
-        received.append(signum)
-        stop.set()
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
 class Coordinator:
     """The main thread's side of a run: log rows every ``config.log_interval`` global steps, checkpoints
     every ``config.save_interval`` (when ``save`` is given), the stop decision.
@@ -101,11 +82,15 @@ class Coordinator:
     Args:
         save: writes a checkpoint and returns the global step saved; None where another process saves.
         read_step: reads the global step (for the end of the run).
+        stop_timeout_s: how long the workers get to stop once asked (longer than a session call may
+            wait on a cluster, see :data:`~a2c_tf1.a3c.config.WORKER_STOP_TIMEOUT_S`).
     """
 
     def __init__(self, config: A3CConfig, logger: Logger, start_step: int, save: Optional[Callable[[], int]],
-                 read_step: Callable[[], int], progress: Optional[ProgressLine] = None, stream=None):
+                 read_step: Callable[[], int], progress: Optional[ProgressLine] = None, stream=None,
+                 stop_timeout_s: float = WORKER_STOP_TIMEOUT_S):
         self.config, self.logger, self.save, self.read_step = config, logger, save, read_step
+        self.stop_timeout_s = stop_timeout_s
         self.progress, self.stream = progress, stream or sys.stdout
         self.global_step = self.start_step = start_step
         self.global_episodes = 0
@@ -155,11 +140,29 @@ class Coordinator:
         self._returns.clear()
         self._interval_updates = 0
 
-    def _coordinate(self, threads: list, running: set, outbox: queue.Queue,
-                    stop: threading.Event) -> Optional[WorkerFailure]:
-        """Read the workers' messages until every worker has exited; returns the first failure, if any."""
-        failure = None
+    def _handle(self, message, stop: threading.Event, signals: StopSignals) -> None:
+        """Log and save on an update (neither cut short by a second signal)."""
+        self._record(message)
+        if self.global_step >= self.next_log:
+            with signals.deferred():
+                self.write_row()
+            self.next_log = (self.global_step // self.config.log_interval + 1) * self.config.log_interval
+        if self.save is not None and self.global_step >= self.next_save and not stop.is_set():
+            with signals.deferred():
+                self.save()
+            self.next_save = (self.global_step // self.config.save_interval + 1) * self.config.save_interval
+
+    def _coordinate(self, threads: list, running: set, outbox: queue.Queue, stop: threading.Event,
+                    signals: StopSignals) -> tuple[Optional[WorkerFailure], float]:
+        """Read the workers' messages until every worker has exited, or until ``stop_timeout_s`` after
+        ``stop`` was set. Returns the first failure (if any) and the deadline the workers had to stop by
+        (now, where they all stopped)."""
+        failure, deadline = None, None
         while running:
+            if stop.is_set() and deadline is None:
+                deadline = time.monotonic() + self.stop_timeout_s
+            if deadline is not None and time.monotonic() > deadline:
+                break  # the caller names the workers still running
             try:
                 message = outbox.get(timeout=0.5)
             except queue.Empty:
@@ -167,77 +170,69 @@ class Coordinator:
                     break  # every thread has gone; their last messages were read
                 continue
             if isinstance(message, Update):
-                self._record(message)
-                if self.global_step >= self.next_log:
-                    self.write_row()
-                    self.next_log = (self.global_step // self.config.log_interval + 1) * self.config.log_interval
-                if self.save is not None and self.global_step >= self.next_save and not stop.is_set():
-                    self.save()
-                    self.next_save = (self.global_step // self.config.save_interval + 1) * self.config.save_interval
+                self._handle(message, stop, signals)
             elif isinstance(message, WorkerFailure):
                 failure = failure or message
                 stop.set()
             elif isinstance(message, _Exited):
                 running.discard(message.worker)
-        return failure
+        return failure, deadline if deadline is not None else time.monotonic()
+
+    def _join(self, threads: dict, deadline: float) -> list[int]:
+        """Join the threads (worker index -> thread) until ``deadline``; returns the workers still running."""
+        for thread in threads.values():
+            thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+        return [index for index, thread in threads.items() if thread.is_alive()]
 
     def run(self, workers: list[Worker], stop: threading.Event) -> Outcome:
         """Start one thread per worker and coordinate them until they have all stopped.
 
         Raises:
-            WorkerError: the first worker error, after every worker stopped.
+            WorkerError: the first worker error, or the workers that did not stop within ``stop_timeout_s``.
             TrainingDiverged, OSError: from a checkpoint save (NaN weights, a full disk), after every worker stopped.
+            StopNow: a second SIGINT/SIGTERM; worker threads may still be ending their rollout.
         """
         outbox: queue.Queue = queue.Queue()
-        threads = [threading.Thread(target=work_and_report, args=(w, stop, outbox), name=f"a3c-worker-{w.index}", daemon=True)
-                   for w in workers]
-        failure: Optional[WorkerFailure] = None
-        # The final row and save happen inside the signal guard, so a second Ctrl-C cannot cut them short.
-        with stop_on_signals(stop) as received:
+        threads = {w.index: threading.Thread(target=work_and_report, args=(w, stop, outbox),
+                                             name=f"a3c-worker-{w.index}", daemon=True) for w in workers}
+        with stop_on_signals(stop) as signals:
             try:
-                for thread in threads:
+                for thread in threads.values():
                     thread.start()
-                failure = self._coordinate(threads, {w.index for w in workers}, outbox, stop)
-            finally:  # also when logging or saving raised: no worker outlives the loop that watches it
+                failure, deadline = self._coordinate(list(threads.values()), set(threads), outbox, stop, signals)
+            except StopNow:
+                raise  # no waiting: that is what a second signal asks for
+            except BaseException:  # logging or saving raised: no worker outlives the loop that watches it
                 stop.set()
-                deadline = time.time() + JOIN_TIMEOUT_S
-                for thread in threads:
-                    thread.join(timeout=max(deadline - time.time(), 0.1))
-            stuck = [t.name for t in threads if t.is_alive()]
+                self._join(threads, time.monotonic() + self.stop_timeout_s)
+                raise
+            stop.set()
+            stuck = self._join(threads, deadline)
             if self.progress is not None:
                 self.progress.clear()
-            if failure is not None:
-                error = failure.error
-                raise WorkerError(f"worker {failure.worker} failed: {type(error).__name__}: {error}", failure.details)
-            if stuck:
-                raise WorkerError(f"{', '.join(stuck)} did not stop within {JOIN_TIMEOUT_S:.0f} s")
-            self.write_row()
-            self.global_step = max(self.global_step, self.read_step())
-            if self.save is not None:
-                self.save()
-        if received:
-            reason = signal.Signals(received[0]).name
+            self._raise_for(failure, stuck)
+            # A second signal waits for the final row and save: the run ends right after them anyway.
+            with signals.deferred(then_raise=False):
+                self.write_row()
+                self.global_step = max(self.global_step, self.read_step())
+                if self.save is not None:
+                    self.save()
+        if signals.received:
+            reason = signal.Signals(signals.received[0]).name
         else:
             reason = "done" if self.global_step >= self.config.num_timesteps else "stopped"
         return Outcome(self.global_step, reason)
 
-
-def probe_spaces(config: A3CConfig):
-    """(observation space of one frame, action space) of ``config.env_id`` with its action set."""
-    env = WorkerEnv(config.env_id, config.seed, noop_max=config.noop_max, action_set=config.action_set)
-    spaces = env.observation_space, env.action_space
-    env.close()
-    return spaces
-
-
-def check_policy(config: A3CConfig, ob_space) -> None:
-    """ValueError when the policy cannot read these observations."""
-    image = len(ob_space.shape) == 3
-    if config.policy in ("cnn", "two-tower") and not image:
-        raise ValueError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
-                         f"{ob_space.shape}; use --policy mlp or lstm")
-    if config.policy == "mlp" and image:
-        raise ValueError(f"{config.env_id} gives images; use --policy cnn, lstm or two-tower")
+    def _raise_for(self, failure: Optional[WorkerFailure], stuck: list[int]) -> None:
+        """WorkerError for the first failure and for the workers that did not stop in time, if any."""
+        late = (f"worker {', '.join(map(str, stuck))} did not stop within {self.stop_timeout_s:g} s of the stop "
+                f"request" if stuck else "")
+        if failure is not None:
+            error = failure.error
+            message = f"worker {failure.worker} failed: {type(error).__name__}: {error}"
+            raise WorkerError(message + (f"; {late}" if late else ""), failure.details, stuck)
+        if stuck:
+            raise WorkerError(late, stuck=stuck)
 
 
 def prepare_global(sess, glob: GlobalNetwork, config: A3CConfig, say: Callable[[str], None]) -> tuple[int, int]:
@@ -274,19 +269,23 @@ def build_threads(config: A3CConfig, ob_space, ac_space) -> tuple[tf.Graph, Glob
 
 
 def train_threads(config: A3CConfig, logger: Logger, stream=None, progress: Optional[ProgressLine] = None,
-                  stop: Optional[threading.Event] = None) -> Outcome:
+                  stop: Optional[threading.Event] = None, stop_timeout_s: float = WORKER_STOP_TIMEOUT_S) -> Outcome:
     """Train with ``config.threads`` actor-learner threads in this process; checkpoints at ``config.save_path``.
 
     Raises:
-        WorkerError: a worker raised (its traceback in ``details``).
+        WorkerError: a worker raised (its traceback in ``details``), or did not stop within ``stop_timeout_s``.
         checkpoint.CheckpointError: the checkpoint to resume from is damaged or does not fit.
+        StopNow: a second SIGINT/SIGTERM. The session and the envs are left open: worker threads may be
+            inside a step, and the process is about to exit.
     """
     stream = stream or sys.stdout
     ob_space, ac_space = probe_spaces(config)
     check_policy(config, ob_space)
     graph, glob, locals_ = build_threads(config, ob_space, ac_space)
     sess = tf1.Session(graph=graph, config=session_config(inter_op_threads=config.threads + 1))
-    envs = []
+    envs: list = []
+    in_use: set = set()  # workers whose thread still runs: their env may be inside a step
+    exiting = False
     try:
         sess.run([local.initializer for local in locals_])
         start, _ = prepare_global(sess, glob, config, lambda text: print(text, file=stream, flush=True))
@@ -298,9 +297,20 @@ def train_threads(config: A3CConfig, logger: Logger, stream=None, progress: Opti
                 for i in range(config.threads)]
         workers = [Worker(local, glob, env, config, sess) for local, env in zip(locals_, envs)]
         coordinator = Coordinator(config, logger, start, lambda: checkpoints.save(sess, glob, config.save_path),
-                                  lambda: int(sess.run(glob.step)), progress, stream)
+                                  lambda: int(sess.run(glob.step)), progress, stream, stop_timeout_s)
         return coordinator.run(workers, stop or threading.Event())
+    except WorkerError as exc:
+        in_use.update(exc.stuck)
+        raise
+    except StopNow:
+        in_use.update(range(len(envs)))
+        exiting = True
+        raise
     finally:
-        for env in envs:
-            env.close()
-        sess.close()
+        # An env closed under a running step can crash the process. Closing the session cancels a call
+        # a stuck worker hangs in; only when the process is about to exit anyway is it left to the exit.
+        for index, env in enumerate(envs):
+            if index not in in_use:
+                env.close()
+        if not exiting:
+            sess.close()
