@@ -564,6 +564,36 @@ def test_a_second_signal_during_the_final_save_waits_for_the_save(tmp_path, monk
     _join_worker_threads()
 
 
+def test_on_a_cluster_worker_graph_the_global_state_lives_on_the_parameter_servers(tmp_path):
+    from a2c_tf1.a3c.cluster import build_worker_graph
+
+    config = A3CConfig(**{**PRESETS["a3c-lstm-cartpole"].overrides,
+                          "models_dir": str(tmp_path / "m")}).resolved(image_observations=False)
+    spec = {"ps": ["127.0.0.1:1", "127.0.0.1:2"], "worker": ["127.0.0.1:3", "127.0.0.1:4"]}
+    graph, glob, local, _ = build_worker_graph(config, spec, 1, *probe_spaces(config))  # ops only, no server
+    variables = {v.op.name: v for v in graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES)}
+    local_names = {v.op.name for v in local.variables}
+    assert local_names and all(n.startswith("worker_1/") for n in local_names), "worker 1's network only"
+    for name, v in variables.items():
+        if name in local_names:
+            assert v.device == "/job:worker/task:1/device:CPU:0", (name, v.device)
+        else:
+            assert name.startswith("global/") and v.device.startswith("/job:ps/task:"), (name, v.device)
+            # A colocated variable (Adam's beta powers) runs where its group's variable lives.
+            for group in v.op.colocation_groups():
+                assert variables[group.decode()[len("loc:@"):]].device == v.device, (name, group)
+    assert set(variables) - local_names == {v.op.name for v in glob.variables}, "nothing global is left out"
+    expected = {"global/beta1_power", "global/beta2_power", "global/global_step", "global/episodes", "global/ready",
+                "global/model/fc1/w/Adam", "global/model/fc1/w/Adam_1", "global/model/lstm1/wh/Adam"}
+    assert expected <= set(variables)
+    assert {variables[n].device for n in variables if n not in local_names} == {"/job:ps/task:0", "/job:ps/task:1"}
+    # The gradients and the finiteness checks run on the worker; only the updates run on the parameter servers.
+    checks = [op for op in graph.get_operations() if op.type == "CheckNumerics"]
+    assert checks and all(op.device == "/job:worker/task:1/device:CPU:0" for op in checks)
+    applies = [op for op in graph.get_operations() if op.type == "ResourceApplyAdam"]
+    assert len(applies) == len(glob.params) and all(op.device.startswith("/job:ps/") for op in applies)
+
+
 def test_the_lstm_state_is_carried_across_rollouts_and_reset_after_an_episode_ends(tmp_path):
     config = A3CConfig(**{**PRESETS["a3c-lstm-cartpole"].overrides, "threads": 1, "t_max": 5,
                           "models_dir": str(tmp_path / "m")}).resolved(image_observations=False)

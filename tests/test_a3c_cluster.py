@@ -158,11 +158,14 @@ def test_a_bad_cluster_spec_is_one_line(tmp_path):
     spec.write_text(json.dumps({"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}))
     proc = subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--job", "worker", "--task",
                            "3", "--cluster-spec", str(spec)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
     assert "--task 3 is not in" in proc.stderr
 
 
-@pytest.mark.parametrize("text", ["{", json.dumps({"ps": [], "worker": ["x:1"]}), json.dumps({"worker": ["x:1"]})])
+@pytest.mark.parametrize("text", ["{", json.dumps({"ps": [], "worker": ["x:1"]}), json.dumps({"worker": ["x:1"]}),
+                                  json.dumps({"ps": ["x:port"], "worker": ["x:1"]}),
+                                  json.dumps({"ps": ["x:1"], "worker": ["x:70000"]}),
+                                  json.dumps({"ps": ["x:1"], "worker": ["x:1"]})])
 def test_malformed_cluster_specs_are_refused(tmp_path, text):
     from a2c_tf1.a3c.cluster import ClusterSpecError, load_cluster_spec
 
@@ -226,3 +229,132 @@ def test_a_checkpoint_the_chief_cannot_restore_stops_the_cluster_and_is_left_as_
     assert "worker 0 cannot resume from the checkpoint" in out and "restarting" not in out, out
     assert save_path.read_bytes() == b"not a checkpoint", "the chief never trained from fresh weights and saved"
     assert "cannot resume" in (tmp_path / "l" / "processes" / "worker-0.log").read_text()
+
+
+def run_role(*args, timeout=180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("python -m a2c_tf1.a3c: error:")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--processes", 2, "--env", "BreakoutNoFrameskip-v4", "--policy", "mlp"], "gives images"),
+    (["--processes", 2, "--env", "NoSuchGame-v9"], "unknown environment"),
+    (["--processes", 2, "--env", "CartPole-v1", "--gamma", 2], "--gamma"),
+    (["--processes", 2, "--preset", "a3c-breakout", "--action-set", "1,2,99"], "names actions [99]"),
+    (["--processes", 2, "--env", "CartPole-v1", "--cluster-spec", "SPEC"], "--processes starts its own roles"),
+    (["--job", "ps", "--task", 0, "--env", "CartPole-v1", "--cluster-spec", "BAD"], "must hold"),
+    (["--job", "ps", "--task", 0, "--env", "CartPole-v1", "--policy", "cnn", "--cluster-spec", "SPEC"], "needs image"),
+    (["--job", "worker", "--task", 0, "--env", "CartPole-v1", "--lr", 0, "--cluster-spec", "SPEC"], "--lr"),
+])
+def test_bad_cluster_settings_are_one_line_and_exit_4_before_any_file_or_process(tmp_path, args, fragment):
+    from a2c_tf1.a3c.launch import free_ports
+
+    spec, bad = tmp_path / "spec.json", tmp_path / "bad.json"
+    ps, worker = free_ports(2)
+    spec.write_text(json.dumps({"ps": [f"127.0.0.1:{ps}"], "worker": [f"127.0.0.1:{worker}"]}))
+    bad.write_text(json.dumps({"ps": ["127.0.0.1:no"], "worker": [f"127.0.0.1:{worker}"]}))
+    args = [{"SPEC": spec, "BAD": bad}.get(a, a) for a in args]
+    proc = run_role(*args, "--log-dir", tmp_path / "l", "--models-dir", tmp_path / "m")
+    assert proc.returncode == 4, proc.stderr
+    assert fragment in one_error_line(proc)
+    assert not (tmp_path / "l").exists() and not (tmp_path / "m").exists(), "nothing was made"
+
+
+@pytest.mark.parametrize("job", ["ps", "worker"])
+def test_a_role_whose_port_is_taken_exits_with_its_own_code(tmp_path, job):
+    import socket
+
+    from a2c_tf1.a3c.launch import EXIT_PORT_TAKEN, free_ports
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = f"127.0.0.1:{holder.getsockname()[1]}"
+        other = f"127.0.0.1:{free_ports(1)[0]}"
+        spec = tmp_path / "spec.json"
+        spec.write_text(json.dumps({"ps": [taken if job == "ps" else other], "worker": [other if job == "ps" else taken]}))
+        # The worker's port is tried before it waits for a parameter server (there is none here).
+        proc = run_role("--env", "CartPole-v1", "--job", job, "--task", 0, "--cluster-spec", spec, "--cluster-wait", 60,
+                        "--log-dir", tmp_path / "l", "--models-dir", tmp_path / "m")
+    assert proc.returncode == EXIT_PORT_TAKEN, proc.stderr
+    role = "parameter server" if job == "ps" else "worker"
+    assert f"{role} 0 cannot listen at {taken}: the port is taken" in one_error_line(proc)
+    assert not (tmp_path / "m").exists()
+
+
+def run_launcher(launcher, timeout: float) -> int:
+    """``launcher.run()`` in a thread, bounded: past ``timeout`` every child it started is killed by pid."""
+    import threading
+
+    result = []
+    thread = threading.Thread(target=lambda: result.append(launcher.run()), name="launcher")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        for child in launcher.children:
+            child.kill()
+        launcher.stop.set()
+        thread.join(60)
+        raise AssertionError(f"the launcher did not finish within {timeout} s")
+    return result[0]
+
+
+def test_the_launcher_does_not_restart_roles_that_refuse_their_settings(tmp_path, monkeypatch):
+    import io
+
+    from a2c_tf1.a3c.launch import EXIT_BAD_SETTINGS, Launcher
+
+    monkeypatch.chdir(ROOT)
+    out = io.StringIO()
+    # Settings the command line would refuse up front, handed to the roles directly: every role refuses them.
+    role_args = ["--env", "CartPole-v1", "--policy", "cnn", "--models-dir", str(tmp_path / "m"),
+                 "--log-dir", str(tmp_path / "l")]
+    launcher = Launcher(1, role_args, str(tmp_path / "l"), stream=out)
+    assert run_launcher(launcher, 240) == EXIT_BAD_SETTINGS, out.getvalue()
+    assert "refused the settings; stopping without restarts" in out.getvalue()
+    assert "restarting" not in out.getvalue() and launcher.worker_restarts == launcher.cluster_restarts == 0
+    assert all(c.poll() is not None for c in launcher.children)
+
+
+def test_a_taken_port_moves_the_cluster_to_fresh_ports(tmp_path, monkeypatch):
+    import io
+    import socket
+
+    from a2c_tf1.a3c import launch
+
+    monkeypatch.chdir(ROOT)
+    real_free_ports = launch.free_ports
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    picks = []
+
+    def free_ports(count, host="127.0.0.1"):  # the first pick loses the race for worker 0's port
+        ports = real_free_ports(count, host)
+        picks.append(ports if picks else ports[:1] + [taken] + ports[2:])
+        return picks[-1]
+
+    monkeypatch.setattr(launch, "free_ports", free_ports)
+    out = io.StringIO()
+    role_args = ["--env", "CartPole-v1", "--num-timesteps", "400", "--log-interval", "100",
+                 "--models-dir", str(tmp_path / "m"), "--log-dir", str(tmp_path / "l")]
+    launcher = launch.Launcher(1, role_args, str(tmp_path / "l"), stream=out)
+    try:
+        code = run_launcher(launcher, 420)
+    finally:
+        holder.close()
+    assert code == 0, out.getvalue()
+    assert "worker 0's port was taken by another process; moving the cluster to fresh ports" in out.getvalue()
+    assert len(picks) == 2 and taken not in picks[1] and launcher.port_moves == 1
+    assert launcher.cluster_restarts == 0 and launcher.worker_restarts == 0
+    assert saved_step(tmp_path / "m" / "a3c" / "CartPole-v1.save") >= 400
+    assert all(c.poll() is not None for c in launcher.children)

@@ -1,5 +1,10 @@
 """``python -m a2c_tf1.a3c``: train A3C in threads, as one role of a cluster, or as a supervised local
-cluster of processes; list the presets; play a trained agent."""
+cluster of processes; list the presets; play a trained agent.
+
+Settings that cannot work (a bad flag, an unknown env or preset, a policy that cannot read the env's
+observations, an action set the game does not have, a bad cluster spec) are one line and exit code
+:data:`~a2c_tf1.a3c.launch.EXIT_BAD_SETTINGS`, before any file or process is made, so that the
+``--processes`` launcher knows not to start such a role again."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +19,15 @@ from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, c
                                 non_negative_float, non_negative_int, positive_float, positive_int, unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
+
+
+class SettingsError(CliError):
+    """The settings cannot work, whatever is retried: one line, exit code ``EXIT_BAD_SETTINGS``."""
+
+
+class _SettingsParser(OneLineParser):
+    def error(self, message: str):  # a bad flag is a bad setting: the same one line, the same exit code
+        raise SettingsError(f"{message} (see --help)")
 
 
 def _action_set(text: str) -> tuple:
@@ -64,7 +78,7 @@ _FLAGS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=PROG, description=(
+    parser = _SettingsParser(prog=PROG, description=(
         "Train A3C: actor-learner threads in this process (default), one role of a TensorFlow cluster "
         "(--job/--task/--cluster-spec) or a supervised local cluster (--processes N). "
         f"`{PROG} presets` lists the presets. Without --preset, ALE ids get {ATARI_BASE}'s settings and other "
@@ -89,14 +103,14 @@ def config_from_args(args: argparse.Namespace) -> A3CConfig:
     from a2c_tf1.envs import UnknownEnvError, is_atari
 
     if args.preset is not None and args.preset not in PRESETS:
-        raise CliError(f"unknown preset {args.preset!r}; known presets: {', '.join(PRESETS)}")
+        raise SettingsError(f"unknown preset {args.preset!r}; known presets: {', '.join(PRESETS)}")
     flags = {field: getattr(args, field) for field, _, _ in _FLAGS.values() if getattr(args, field) is not None}
     try:
         env_id = flags.get("env_id") or (PRESETS[args.preset].overrides.get("env_id", A3CConfig.env_id)
                                          if args.preset else A3CConfig.env_id)
         atari = is_atari(env_id)
     except UnknownEnvError as exc:
-        raise CliError(str(exc)) from None
+        raise SettingsError(str(exc)) from None
     preset = args.preset or (ATARI_BASE if atari else VECTOR_BASE)
     values = dict(PRESETS[preset].overrides)
     if args.preset is None:  # the base's settings for the env's kind, with one worker per core
@@ -104,8 +118,20 @@ def config_from_args(args: argparse.Namespace) -> A3CConfig:
         values.pop("threads", None)
     values.update(flags)
     if values.get("action_set") is not None and not atari:
-        raise CliError("--action-set picks among an Atari game's actions; drop it for " + env_id)
+        raise SettingsError("--action-set picks among an Atari game's actions; drop it for " + env_id)
     return A3CConfig(**values).resolved(image_observations=atari)
+
+
+def check_settings(config: A3CConfig) -> None:
+    """SettingsError when the env refuses the settings: an action set it lacks, a non-discrete action
+    space, a policy that cannot read its observations. Makes one env and closes it; writes nothing."""
+    from a2c_tf1.a3c.envs import check_policy, probe_spaces
+
+    try:
+        ob_space, _ = probe_spaces(config)
+        check_policy(config, ob_space)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _role_args(argv: list[str], config: A3CConfig) -> list[str]:
@@ -172,25 +198,33 @@ def _report(outcome, config: A3CConfig, saves: bool = True) -> int:
     return 0
 
 
-def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
+def load_role_spec(args: argparse.Namespace) -> dict:
+    """The cluster spec of ``--job``/``--task``/``--cluster-spec``, checked; SettingsError otherwise."""
     from a2c_tf1.a3c.cluster import ClusterSpecError, load_cluster_spec
 
     if args.task is None or args.cluster_spec is None:
-        raise CliError("--job needs --task and --cluster-spec")
+        raise SettingsError("--job needs --task and --cluster-spec")
     try:
-        spec = load_cluster_spec(args.cluster_spec, args.job, args.task)
+        return load_cluster_spec(args.cluster_spec, args.job, args.task)
     except ClusterSpecError as exc:
-        raise CliError(str(exc)) from None
-    from a2c_tf1.a3c.cluster import CLUSTER_WAIT_S, ClusterWaitError, run_ps, run_worker
+        raise SettingsError(str(exc)) from None
+
+
+def role_command(config: A3CConfig, args: argparse.Namespace, spec: dict) -> int:
+    from a2c_tf1.a3c.cluster import CLUSTER_WAIT_S, ClusterWaitError, PortTakenError, run_ps, run_worker
+    from a2c_tf1.a3c.launch import EXIT_PORT_TAKEN
     from a2c_tf1.a3c.train import WorkerError
     from a2c_tf1.a3c.worker import TrainingDiverged
     from a2c_tf1.checkpoint import CheckpointError
 
-    if args.job == "ps":
-        run_ps(spec, args.task)
-        return 0
     try:
+        if args.job == "ps":
+            run_ps(spec, args.task)
+            return 0
         outcome = run_worker(config, spec, args.task, wait_s=args.cluster_wait or CLUSTER_WAIT_S)
+    except PortTakenError as exc:  # an exit code of its own: the launcher moves the cluster to fresh ports
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_PORT_TAKEN
     except ClusterWaitError as exc:
         raise CliError(str(exc)) from None
     except (TrainingDiverged, OSError) as exc:
@@ -206,12 +240,19 @@ def role_command(config: A3CConfig, args: argparse.Namespace) -> int:
     return _report(outcome, config, saves=args.task == 0)
 
 
-def launch_command(config: A3CConfig, args: argparse.Namespace, argv: list[str]) -> int:
+def launch_command(config: A3CConfig, processes: int, argv: list[str]) -> int:
     from a2c_tf1.a3c.launch import Launcher
 
-    if args.job is not None:
-        raise CliError("--processes starts its own roles; drop --job/--task/--cluster-spec")
-    return Launcher(args.processes, _role_args(argv, config), config.log_dir).run()
+    return Launcher(processes, _role_args(argv, config), config.log_dir).run()
+
+
+def _check_mode(args: argparse.Namespace) -> None:
+    """SettingsError for flags of one way to run given with another."""
+    if args.processes is not None and (args.job is not None or args.task is not None or args.cluster_spec is not None):
+        raise SettingsError("--processes starts its own roles; drop --job/--task/--cluster-spec")
+    if args.processes is None and args.job is None and (
+            args.task is not None or args.cluster_spec is not None or args.cluster_wait is not None):
+        raise SettingsError("--task, --cluster-spec and --cluster-wait go with --job ps|worker")
 
 
 def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
@@ -231,6 +272,18 @@ def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_training(args: argparse.Namespace, config: A3CConfig, argv: list[str]) -> int:
+    """Every setting is checked before the first file or process is made."""
+    _check_mode(args)
+    spec = load_role_spec(args) if args.job is not None else None
+    check_settings(config)
+    if args.processes is not None:
+        return launch_command(config, args.processes, argv)
+    if spec is not None:
+        return role_command(config, args, spec)
+    return train_command(config)
+
+
 def _exit_at_once(exc) -> None:
     """A second SIGINT/SIGTERM: worker threads may be inside an env step or a session call, and waiting
     for the interpreter to wind them down is what the second signal asks not to do."""
@@ -241,6 +294,7 @@ def _exit_at_once(exc) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    from a2c_tf1.a3c.launch import EXIT_BAD_SETTINGS
     from a2c_tf1.a3c.signals import StopNow
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -251,16 +305,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         config = config_from_args(args)
         if args.evaluate:
             return evaluate_command(config, args)
-        if args.processes is not None:
-            return launch_command(config, args, argv)
-        if args.job is not None:
-            return role_command(config, args)
-        if args.task is not None or args.cluster_spec is not None or args.cluster_wait is not None:
-            raise CliError("--task, --cluster-spec and --cluster-wait go with --job ps|worker")
-        return train_command(config)
+        return run_training(args, config, argv)
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2 if "unknown" in str(exc) else 1
+        return EXIT_BAD_SETTINGS if isinstance(exc, SettingsError) else 1
     except StopNow as exc:
         _exit_at_once(exc)
     except KeyboardInterrupt:  # before the workers started (once they run, Ctrl-C stops them and saves)

@@ -44,6 +44,25 @@ class ClusterWaitError(TimeoutError):
     """A role this worker needs did not come up within the wait it was given."""
 
 
+class PortTakenError(OSError):
+    """This role's port is held by another process, so its server cannot start."""
+
+
+def start_server(spec: dict, job: str, task: int, config) -> "tf1.train.Server":
+    """This role's server; :class:`PortTakenError` naming the address when it cannot listen there.
+
+    gRPC logs why (address in use) but TensorFlow raises only "Could not start gRPC server".
+    """
+    try:
+        return tf1.train.Server(tf1.train.ClusterSpec(spec), job_name=job, task_index=task, config=config, start=True)
+    except tf.errors.UnknownError as exc:
+        if "Could not start gRPC server" not in exc.message:
+            raise
+        role = "parameter server" if job == "ps" else "worker"
+        raise PortTakenError(f"{role} {task} cannot listen at {spec[job][task]}: the port is taken "
+                             f"(another process holds it)") from None
+
+
 def wait_for_parameter_servers(addresses: list[str], wait_s: float, say, poll_s: float = 0.5) -> None:
     """Return once every ``host:port`` accepts a TCP connection; raise ``ClusterWaitError`` after ``wait_s``.
 
@@ -69,6 +88,14 @@ def wait_for_parameter_servers(addresses: list[str], wait_s: float, say, poll_s:
                 time.sleep(poll_s)
 
 
+def _is_address(text) -> bool:
+    """``host:port`` with a port TensorFlow can listen on."""
+    if not isinstance(text, str) or ":" not in text:
+        return False
+    host, port = text.rsplit(":", 1)
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536
+
+
 def load_cluster_spec(path: str, job: str, task: int) -> dict:
     """``{"ps": ["host:port", ...], "worker": ["host:port", ...]}`` from a JSON file, checked."""
     try:
@@ -77,9 +104,12 @@ def load_cluster_spec(path: str, job: str, task: int) -> dict:
     except (OSError, ValueError) as exc:
         raise ClusterSpecError(f"cannot read the cluster spec {path}: {exc}") from None
     if not isinstance(spec, dict) or set(spec) != {"ps", "worker"} or not all(
-            isinstance(spec[k], list) and spec[k] and all(isinstance(a, str) and ":" in a for a in spec[k])
-            for k in ("ps", "worker")):
-        raise ClusterSpecError(f"{path} must hold {{\"ps\": [\"host:port\", ...], \"worker\": [\"host:port\", ...]}}")
+            isinstance(spec[k], list) and spec[k] and all(_is_address(a) for a in spec[k]) for k in ("ps", "worker")):
+        raise ClusterSpecError(f"{path} must hold {{\"ps\": [\"host:port\", ...], \"worker\": [\"host:port\", ...]}} "
+                               f"with ports 1-65535")
+    addresses = spec["ps"] + spec["worker"]
+    if len(set(addresses)) != len(addresses):
+        raise ClusterSpecError(f"{path} lists an address twice: every role needs its own port")
     if not 0 <= task < len(spec[job]):
         raise ClusterSpecError(f"--task {task} is not in {path}: it lists {len(spec[job])} {job} task(s)")
     return spec
@@ -91,8 +121,7 @@ def run_ps(spec: dict, task: int, stop: Optional[threading.Event] = None) -> str
     ``server.join()`` would never return, so the main thread waits on a stop event instead.
     """
     stop = stop or threading.Event()
-    server = tf1.train.Server(tf1.train.ClusterSpec(spec), job_name="ps", task_index=task,
-                              config=session_config(inter_op_threads=2), start=True)
+    server = start_server(spec, "ps", task, session_config(inter_op_threads=2))
     print(f"parameter server {task} serving at {spec['ps'][task]}", flush=True)
     with stop_on_signals(stop) as signals:
         while not stop.wait(1.0):
@@ -101,38 +130,50 @@ def run_ps(spec: dict, task: int, stop: Optional[threading.Event] = None) -> str
     return signal.Signals(signals.received[0]).name if signals.received else "stopped"
 
 
-def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None,
-               wait_s: float = CLUSTER_WAIT_S) -> Outcome:
-    """Train as worker ``task`` of the cluster until the global step reaches ``config.num_timesteps``.
+def build_worker_graph(config: A3CConfig, spec: dict, task: int, ob_space, ac_space):
+    """Worker ``task``'s graph: the global network on ``/job:ps`` (spread by ``replica_device_setter``),
+    its local network on ``/job:worker/task:<task>/cpu:0``. Builds ops only; needs no server.
 
-    Waits at most ``wait_s`` for the parameter servers to answer and, on a worker other than the chief,
-    as long again for the chief to initialise the global variables (``ClusterWaitError`` otherwise).
+    Returns:
+        (graph, global network, local network, the op listing the uninitialised global variables).
     """
-    stream = stream or sys.stdout
-    say = lambda text: print(text, file=stream, flush=True)  # noqa: E731
-    wait_for_parameter_servers(spec["ps"], wait_s, say)
-    chief = task == 0
-    cluster = tf1.train.ClusterSpec(spec)
-    worker_device = f"/job:worker/task:{task}"
-    filters = ["/job:ps", worker_device]
-    server = tf1.train.Server(cluster, job_name="worker", task_index=task,
-                              config=session_config(inter_op_threads=2, device_filters=filters), start=True)
-    ob_space, ac_space = probe_spaces(config)
-    check_policy(config, ob_space)
+    worker_device = f"/job:worker/task:{task}/cpu:0"
     graph = tf.Graph()
     with graph.as_default():
         # Each process builds the same ops in the same order: without the task in the graph seed, every
         # worker would draw the same action-sampling noise.
         tf1.set_random_seed(config.seed + task)
-        setter = tf1.train.replica_device_setter(ps_tasks=len(spec["ps"]), worker_device=worker_device + "/cpu:0",
-                                                 cluster=cluster)
+        setter = tf1.train.replica_device_setter(ps_tasks=len(spec["ps"]), worker_device=worker_device,
+                                                 cluster=tf1.train.ClusterSpec(spec))
         glob = GlobalNetwork(policy_class(config.policy), ob_space, ac_space, config,
                              np.random.RandomState(config.seed), device=setter)
         local = LocalNetwork(task, glob, ob_space, ac_space, config, np.random.RandomState(config.seed + 1 + task),
-                             worker_device=worker_device + "/cpu:0")
+                             worker_device=worker_device)
         glob.finish()
         uninitialized = tf1.report_uninitialized_variables(glob.variables)
     graph.finalize()
+    return graph, glob, local, uninitialized
+
+
+def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None,
+               wait_s: float = CLUSTER_WAIT_S) -> Outcome:
+    """Train as worker ``task`` of the cluster until the global step reaches ``config.num_timesteps``.
+
+    Checks the settings against the env first (``ValueError``), then starts this worker's server
+    (:class:`PortTakenError` when its port is held), then waits at most ``wait_s`` for the parameter
+    servers to answer and, on a worker other than the chief, as long again for the chief to initialise
+    the global variables (``ClusterWaitError`` otherwise).
+    """
+    stream = stream or sys.stdout
+    say = lambda text: print(text, file=stream, flush=True)  # noqa: E731
+    ob_space, ac_space = probe_spaces(config)
+    check_policy(config, ob_space)
+    chief = task == 0
+    filters = ["/job:ps", f"/job:worker/task:{task}"]
+    # Before the wait: a taken port is this worker's own problem, reported at once.
+    server = start_server(spec, "worker", task, session_config(inter_op_threads=2, device_filters=filters))
+    wait_for_parameter_servers(spec["ps"], wait_s, say)
+    graph, glob, local, uninitialized = build_worker_graph(config, spec, task, ob_space, ac_space)
     sess = tf1.Session(server.target, graph=graph,
                        config=session_config(2, device_filters=filters, operation_timeout_s=OPERATION_TIMEOUT_S))
     env = None

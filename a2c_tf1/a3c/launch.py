@@ -6,6 +6,11 @@ from the parameter server and goes on), restarts the whole cluster from the last
 parameter server dies (new ports: the old ones may still be held), and on Ctrl-C/SIGTERM stops every
 process it started, by pid: the workers first (the chief saves), then the parameter server. A child
 also gets SIGTERM if the launcher itself dies, so no process is left holding a port.
+
+A role's exit code says whether starting it again can help: bad settings (:data:`EXIT_BAD_SETTINGS`)
+and an unrestorable checkpoint (:data:`EXIT_CANNOT_RESUME`) stop the cluster; a taken port
+(:data:`EXIT_PORT_TAKEN`: another process took it between :func:`free_ports` choosing it and the role
+binding it) moves the whole cluster to fresh ports.
 """
 from __future__ import annotations
 
@@ -20,14 +25,18 @@ import threading
 import time
 from typing import Optional
 
+from a2c_tf1.a3c.config import WORKER_STOP_TIMEOUT_S
 from a2c_tf1.files import atomic_write
 
 POLL_S = 0.2
-STOP_TIMEOUT_S = 90.0  # a worker told to stop finishes its rollout and the chief saves
+STOP_TIMEOUT_S = WORKER_STOP_TIMEOUT_S + 60.0  # a worker's own bound on stopping, then the chief's save
 FINISH_GRACE_S = 60.0  # after the chief is done, the other workers see the global step and exit
 MAX_WORKER_RESTARTS = 5  # per worker
 MAX_CLUSTER_RESTARTS = 3
+MAX_PORT_MOVES = 5  # a port taken again and again is not a race any more
 EXIT_CANNOT_RESUME = 3  # a role's exit code when the checkpoint cannot be restored: restarting cannot help
+EXIT_BAD_SETTINGS = 4  # the command line cannot work (unknown env, bad policy, bad cluster spec): nor can a restart
+EXIT_PORT_TAKEN = 5  # the role's port is held by another process: fresh ports can help
 _PR_SET_PDEATHSIG = 1
 
 
@@ -117,6 +126,8 @@ class Launcher:
         self.status_path = os.path.join(log_dir, "launcher.json")
         self.cluster_restarts = 0
         self.worker_restarts = 0
+        self.port_moves = 0
+        self.failure_code = 1  # the exit code of a run that ends "failed"
         self.children: list[_Child] = []
         self.stop = threading.Event()
         self.received: list[int] = []
@@ -127,6 +138,7 @@ class Launcher:
     def _write_status(self) -> None:
         status = {"launcher_pid": os.getpid(), "cluster_spec": self.spec_path,
                   "cluster_restarts": self.cluster_restarts, "worker_restarts": self.worker_restarts,
+                  "port_moves": self.port_moves,
                   "children": [{"role": c.role, "task": c.task, "pid": c.proc.pid if c.proc else None,
                                 "restarts": c.restarts, "log": c.log_path} for c in self.children]}
         atomic_write(self.status_path, lambda f: f.write(json.dumps(status, indent=1).encode()))
@@ -159,15 +171,30 @@ class Launcher:
             if c.role == "ps":
                 c.stop(10.0)
 
+    def _hopeless(self, child: _Child, code: int) -> Optional[str]:
+        """"failed" or "port-taken" for an exit code that a restart of the same child cannot mend."""
+        if code == EXIT_PORT_TAKEN:
+            self.say(f"{child.name}'s port was taken by another process; moving the cluster to fresh ports")
+            return "port-taken"
+        if code == EXIT_BAD_SETTINGS:
+            self.say(f"{child.name} refused the settings; stopping without restarts (see {child.log_path})")
+            self.failure_code = EXIT_BAD_SETTINGS
+            return "failed"
+        if code == EXIT_CANNOT_RESUME and child.role == "worker":
+            self.say(f"{child.name} cannot resume from the checkpoint; stopping (see {child.log_path})")
+            return "failed"
+        return None
+
     def _supervise(self) -> str:
-        """Until the run ends: "done", "stopped", "ps-died" or "failed"."""
+        """Until the run ends: "done", "stopped", "ps-died", "port-taken" or "failed"."""
         ps, workers = self.children[0], self.children[1:]
         finish_deadline = None
         while True:
             if self.stop.is_set():
                 return "stopped"
-            if ps.poll() is not None:
-                return "ps-died"
+            code = ps.poll()
+            if code is not None:
+                return self._hopeless(ps, code) or "ps-died"
             for child in workers:
                 code = child.poll()
                 if code is None or child.finished:
@@ -175,9 +202,9 @@ class Launcher:
                 if code == 0:
                     child.finished = True
                     continue
-                if code == EXIT_CANNOT_RESUME:
-                    self.say(f"{child.name} cannot resume from the checkpoint; stopping (see {child.log_path})")
-                    return "failed"
+                outcome = self._hopeless(child, code)
+                if outcome:
+                    return outcome
                 if child.restarts >= MAX_WORKER_RESTARTS:
                     self.say(f"{child.name} exited with code {code} for the {child.restarts + 1}th time; "
                              f"giving up (see {child.log_path})")
@@ -218,7 +245,14 @@ class Launcher:
                     self.say(f"the parameter server exited with code {code}; restarting the cluster from the "
                              f"last checkpoint ({self.cluster_restarts}/{MAX_CLUSTER_RESTARTS})")
                     continue
-                self._stop_all(kill=False)
+                self._stop_all(kill=False)  # a chief that already trains saves on its way out
+                if outcome == "port-taken":
+                    self.port_moves += 1
+                    if self.port_moves > MAX_PORT_MOVES:
+                        self.say(f"ports were taken {self.port_moves} times; giving up")
+                        self._write_status()
+                        return EXIT_PORT_TAKEN
+                    continue
                 self._write_status()
                 if outcome == "done":
                     self.say(f"done: {self.worker_restarts} worker restart(s), {self.cluster_restarts} cluster restart(s)")
@@ -226,7 +260,7 @@ class Launcher:
                 if outcome == "stopped":
                     self.say("stopped every process; run the same command to resume from the last checkpoint")
                     return 130 if self.received and self.received[0] == signal.SIGINT else 143
-                return 1
+                return self.failure_code
         finally:
             for c in self.children:  # whatever happened above, nothing started here outlives the launcher
                 if c.poll() is None:
