@@ -275,6 +275,9 @@ def make_reference_env(env_id: str, seed: int, *, noop_max: int = 30, repeat_act
             "baselines" (FIRE then RIGHT after every reset), "ale" (one FIRE frame at a game start, the
             fast path without serving) or None.
     """
+    import ale_py
+
+    gym.register_envs(ale_py)  # the ALE ids exist for gym.make only once ale-py registered them
     env = gym.make(env_id, frameskip=1, repeat_action_probability=repeat_action_probability, render_mode=render_mode,
                    full_action_space=fire_reset == "serve")
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=84,
