@@ -70,11 +70,7 @@ class Logger:
             for kept in set_aside_other_game(log_dir, env_id):
                 self.stream.write(f"{log_dir} logged another game than {env_id}; kept its file as {kept}\n")
         if resume_step is not None:
-            for path in (self.monitor_path, self.csv_path):
-                kept = set_aside_rows_after(path, resume_step)
-                if kept:
-                    self.stream.write(f"{path} had rows logged after the checkpoint's step {resume_step:,}; "
-                                      f"moved them to {kept}\n")
+            self._set_aside_rows_after(resume_step)
         fresh = not os.path.exists(self.monitor_path) or os.path.getsize(self.monitor_path) == 0
         if not fresh:
             columns = monitor_columns(self.monitor_path)
@@ -97,6 +93,19 @@ class Logger:
 
             self._tf = tf
             self._writer = tf.compat.v1.summary.FileWriter(os.path.join(log_dir, "tb"))
+
+    def _set_aside_rows_after(self, step: int) -> None:
+        for path in (self.monitor_path, self.csv_path):
+            kept = set_aside_rows_after(path, step)
+            if kept:
+                self.stream.write(f"{path} had rows logged after the checkpoint's step {step:,}; moved them to {kept}\n")
+
+    def resume_at(self, step: int) -> None:
+        """Set aside the rows logged after ``step``, for a run that learns its resume step only once the
+        Logger exists (A3C restores inside its session). Call it before the first row is written."""
+        self._monitor.close()  # the files are replaced; appending through the old handle would write nowhere
+        self._set_aside_rows_after(step)
+        self._monitor = open(self.monitor_path, "a", buffering=1)
 
     def write_episodes(self, episodes: list[dict], step: int) -> None:
         """Append the finished games among ``episodes`` (raw score r, length l, seconds t, step)."""

@@ -88,3 +88,15 @@ def test_temp_files_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
     atomic_write(str(path), lambda f: f.write(b"complete"))
     assert sorted(os.listdir(tmp_path)) == sorted([live.name, other.name, "agent.save"])
     assert path.read_bytes() == b"complete"
+
+
+def test_resume_at_sets_aside_rows_and_keeps_logging_to_the_new_file(tmp_path):
+    """A3C learns its resume step after the Logger exists: the monitor is reopened on the rewritten file."""
+    (tmp_path / "monitor.csv").write_text(MONITOR)
+    logger = Logger(str(tmp_path), stream=io.StringIO(), tensorboard=False, env_id="BreakoutNoFrameskip-v4")
+    logger.resume_at(800)
+    logger.write_episodes([{"kind": "game", "r": 9.0, "l": 40}], 840)
+    logger.close()
+    lines = (tmp_path / "monitor.csv").read_text().splitlines()
+    assert [line.split(",")[-1] for line in lines[2:]] == ["400", "800", "840"]
+    assert (tmp_path / "monitor.undone-1.csv").read_text().endswith("7,310,3.0,1200\n")

@@ -196,7 +196,7 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
         env = WorkerEnv(config.env_id, config.seed + task, config.noop_max, config.action_set)
         worker = Worker(local, glob, env, config, sess)
         log_dir = config.log_dir if chief else os.path.join(config.log_dir, f"worker-{task}")
-        logger = Logger(log_dir, stream=stream, tensorboard=chief, env_id=config.env_id)
+        logger = Logger(log_dir, stream=stream, tensorboard=chief, env_id=config.env_id, resume_step=start)
         try:
             save = (lambda: checkpoints.save(sess, glob, config.save_path)) if chief else None
             coordinator = Coordinator(config, logger, start, save, lambda: int(sess.run(glob.step)), stream=stream)

@@ -289,6 +289,7 @@ def train_threads(config: A3CConfig, logger: Logger, stream=None, progress: Opti
     try:
         sess.run([local.initializer for local in locals_])
         start, _ = prepare_global(sess, glob, config, lambda text: print(text, file=stream, flush=True))
+        logger.resume_at(start)  # rows a killed run logged after its checkpoint
         if start >= config.num_timesteps:
             print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} global steps; "
                   f"raise --num-timesteps to train further", file=stream, flush=True)
