@@ -262,6 +262,14 @@ def test_divergence_keeps_the_previous_checkpoint(cartpole_run, tmp_path):
     assert proc.returncode == 0
     shutil.copytree(source / "m", tmp_path / "m")
     save = tmp_path / "m" / CARTPOLE
+    # A resume checks the run's settings, so the checkpoint is made one of a run with the exploding lr.
+    from a2c_tf1.agent import decode_settings, encode_settings
+    from a2c_tf1.checkpoint import save_params
+
+    state = load_params(str(save) + ".state")
+    settings = decode_settings(state["settings_json"], "test")
+    state["settings_json"] = encode_settings({**settings, "lr": 1e30, "lrschedule": "constant"})
+    save_params(str(save) + ".state", state)
     before, state_before = file_bytes(save), file_bytes(str(save) + ".state")
     proc = run_cli(MODULE, *NAN_FLAGS, *dirs(tmp_path))
     assert "resuming from" in proc.stdout
