@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
-import json
 import os
 import re
 import sys
@@ -17,6 +16,7 @@ import sys
 import numpy as np
 
 from a2c_tf1 import reference
+from a2c_tf1.log_folder import logged_env_id
 
 PANELS = [  # (progress.csv column, title, y label)
     ("explained_variance", "Explained variance", "R² of V against returns"),
@@ -84,16 +84,28 @@ def read_scores(log_dir: str) -> tuple[np.ndarray, np.ndarray]:
 def read_env_id(log_dir: str) -> str | None:
     """The env id in the first line of the folder's monitor files (``#{"t_start": ..., "env_id": ...}``)."""
     for path in reversed(monitor_files(log_dir)):  # monitor.csv first: the current run
-        with open(path) as f:
-            first = f.readline()
-        if first.startswith("#"):
-            try:
-                env_id = json.loads(first[1:]).get("env_id")
-            except (ValueError, AttributeError):
-                continue
-            if env_id:
-                return env_id
+        env_id = logged_env_id(path)
+        if env_id:
+            return env_id
     return None
+
+
+def uniform_policy_entropy(env_id: str | None) -> tuple[float, int] | None:
+    """``(ln n, n)`` for an ALE id whose policy picks among the game's ``n`` minimal actions; else None."""
+    if not env_id:
+        return None
+    from a2c_tf1.envs import UnknownEnvError, env_spec
+
+    try:
+        spec = env_spec(env_id)
+    except UnknownEnvError:
+        return None
+    if not str(spec.entry_point).startswith("ale_py"):
+        return None
+    from a2c_tf1.envs.atari import minimal_action_names
+
+    count = len(minimal_action_names(spec.kwargs["game"]))
+    return float(np.log(count)), count
 
 
 def running_mean(values: np.ndarray, window: int = 100) -> np.ndarray:
@@ -117,6 +129,7 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
 
     labels = labels or [os.path.basename(os.path.normpath(d)) for d in log_dirs]
     runs = [(label, read_progress(d), read_scores(d)) for label, d in zip(labels, log_dirs)]
+    env_ids = [read_env_id(d) for d in log_dirs]
     panels = [p for p in PANELS if any(p[0] in progress for _, progress, _ in runs)]
     ncols = 3
     nrows = 1 + int(np.ceil(len(panels) / ncols))
@@ -157,8 +170,9 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
                 ax.plot(progress["total_timesteps"] / 1e6, progress[key], color=colors[i % len(colors)], label=label)
         if key == "explained_variance":
             ax.set_ylim(-1.05, 1.05)  # the first updates sit far below -1 and would flatten the rest
-        if key == "policy_entropy":
-            ax.axhline(np.log(4), color="grey", ls="--", lw=1, label="ln 4 (uniform, 4 actions)")
+        if key == "policy_entropy":  # the entropy of a uniform policy: where training starts
+            for value, count in sorted(set(filter(None, map(uniform_policy_entropy, env_ids)))):
+                ax.axhline(value, color="grey", ls="--", lw=1, label=f"ln {count} (uniform, {count} actions)")
             ax.legend(fontsize=7)
         ax.set_title(title)
         ax.set_xlabel("environment steps (millions)")

@@ -146,3 +146,32 @@ def test_evaluation_serves_as_training_did():
     finally:
         served.close()
         unserved.close()
+
+
+def test_the_entropy_panel_marks_the_uniform_policy_of_the_runs_game():
+    from a2c_tf1.plot import uniform_policy_entropy
+
+    assert uniform_policy_entropy("BreakoutNoFrameskip-v4") == (pytest.approx(np.log(4)), 4)
+    assert uniform_policy_entropy("PongNoFrameskip-v4") == (pytest.approx(np.log(6)), 6)
+    assert uniform_policy_entropy("CartPole-v1") is None
+    assert uniform_policy_entropy("NoSuchGame-v0") is None and uniform_policy_entropy(None) is None
+
+
+def test_the_reference_line_is_the_published_curve_of_the_runs_game(tmp_path, monkeypatch):
+    """The dashed line's points are the shipped Breakout curve up to the run's last step (160k here)."""
+    import matplotlib.figure
+
+    from a2c_tf1 import reference
+
+    _fixture_run(tmp_path / "run", env_id="BreakoutNoFrameskip-v4")
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: figures.append(fig))
+    draw_dashboard([str(tmp_path / "run")], str(tmp_path / "x.png"), reference_games=["Breakout"])
+    score_panel = figures[0].axes[0]
+    [line] = [line for line in score_panel.lines if line.get_label() == reference.LABEL]
+    steps, scores = reference.published_curve("Breakout")
+    keep = steps < 160_000
+    np.testing.assert_allclose(line.get_xdata(), np.append(steps[keep], 160_000) / 1e6)
+    np.testing.assert_allclose(line.get_ydata(), np.append(scores[keep], reference.published_score("Breakout", 160_000)))
+    [entropy_panel] = [ax for ax in figures[0].axes if ax.get_title() == "Policy entropy"]
+    assert [line.get_label() for line in entropy_panel.lines][-1] == "ln 4 (uniform, 4 actions)"
