@@ -135,7 +135,8 @@ def train_command(config: TrainConfig) -> int:
             print(f"resuming from {config.save_path} at timestep {start:,}", flush=True)
         if start >= config.num_timesteps:
             print(f"{config.save_path} already has {start:,} of {config.num_timesteps:,} timesteps; "
-                  f"raise --num-timesteps to train further", flush=True)
+                  f"raise --num-timesteps to train further, or give another --models-dir to train from step 0; "
+                  f"--evaluate plays it", flush=True)
             return 0
         logger = Logger(config.log_dir, env_id=config.env_id, resume_step=start)
         try:
