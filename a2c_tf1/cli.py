@@ -9,7 +9,8 @@ import sys
 from typing import Optional
 
 from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
-                                non_negative_float, non_negative_int, positive_float, positive_int, unit_float, yes_no)
+                                non_negative_float, non_negative_int, positive_float, positive_int,
+                                settings_mismatch_message, unit_float, yes_no)
 from a2c_tf1.config import GENERATIONS, OPTIMIZERS, PRESETS, TrainConfig
 from a2c_tf1.schedules import SCHEDULES
 
@@ -87,18 +88,6 @@ def run_settings(config: TrainConfig) -> dict:
     return {name: value for name, value in values.items() if name not in _NOT_RUN_SETTINGS}
 
 
-def _flag_of(field: str) -> str:
-    flags = {f: flag for flag, (f, _, _) in _FLAGS.items()}
-    return flags.get(field, field)
-
-
-def settings_mismatch_message(exc, save_path: str) -> str:
-    """One line: each changed setting as ``--flag saved -> now``, and what to do."""
-    changes = ", ".join(f"{_flag_of(name)} {saved} -> {now}" for name, (saved, now) in exc.differences.items())
-    return (f"cannot resume {save_path}: it was trained with other settings ({changes}); run with its "
-            f"settings, or pick another --models-dir to start afresh")
-
-
 def train_command(config: TrainConfig) -> int:
     from a2c_tf1.agent import STATE_SUFFIX, Agent, SettingsMismatch, TrainingDiverged
     from a2c_tf1.checkpoint import CheckpointError
@@ -127,7 +116,7 @@ def train_command(config: TrainConfig) -> int:
                 # num_timesteps may grow to train further (the lr schedule then stretches to the new end)
                 start, note = agent.resume(config.save_path, settings, ignore=("num_timesteps",))
             except SettingsMismatch as exc:
-                raise CliError(settings_mismatch_message(exc, config.save_path)) from None
+                raise CliError(settings_mismatch_message(exc, config.save_path, _FLAGS)) from None
             except CheckpointError as exc:
                 raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
             if note:

@@ -98,6 +98,17 @@ def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, m
                        f"or point --models-dir at {models_dir_hint}")
 
 
+def settings_mismatch_message(exc, save_path: str, flags: dict) -> str:
+    """One line for a ``SettingsMismatch``: each changed setting as ``--flag saved -> now``, and what to do.
+
+    ``flags``: the command line's flag -> (config field, type, help) table, to name fields by their flags.
+    """
+    flag_of = {field: flag for flag, (field, _, _) in flags.items()}
+    changes = ", ".join(f"{flag_of.get(name, name)} {saved} -> {now}" for name, (saved, now) in exc.differences.items())
+    return (f"cannot resume {save_path}: it was trained with other settings ({changes}); run with its "
+            f"settings, or pick another --models-dir to start afresh")
+
+
 def list_presets(presets: dict) -> int:
     """Print one line per preset: its name and description."""
     width = max(len(name) for name in presets)

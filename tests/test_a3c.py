@@ -270,6 +270,25 @@ def test_bad_input_is_one_line_and_a_nonzero_exit(args, fragment):
     assert len(errors) == 1 and fragment in errors[0], proc.stderr
 
 
+def test_resume_with_other_settings_is_one_line_and_touches_nothing_while_more_steps_and_threads_may_change(tmp_path):
+    common = ["--preset", "a3c-cartpole", "--models-dir", tmp_path / "m", "--log-dir", tmp_path / "l",
+              "--log-interval", 100]
+    first = run_cli(*common, "--threads", 2, "--num-timesteps", 300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    files = sorted((tmp_path / "m" / "a3c").iterdir()) + sorted((tmp_path / "l").glob("*.csv"))
+    before = {p: p.read_bytes() for p in files}
+    changed = run_cli(*common, "--threads", 2, "--num-timesteps", 600, "--lr", "2e-3", "--t-max", 10)
+    assert changed.returncode != 0 and "Traceback" not in changed.stderr
+    errors = [line for line in changed.stderr.splitlines() if line.startswith("python -m a2c_tf1.a3c: error:")]
+    assert len(errors) == 1, changed.stderr
+    assert "other settings (--lr 0.001 -> 0.002, --t-max 20 -> 10)" in errors[0]
+    assert {p: p.read_bytes() for p in files} == before
+    # more global steps and another number of workers go on from the checkpoint
+    more = run_cli(*common, "--threads", 1, "--num-timesteps", 600)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "resuming from" in more.stdout and "trained to global step" in more.stdout
+
+
 def test_presets_command_lists_every_preset():
     proc = run_cli("presets")
     assert proc.returncode == 0

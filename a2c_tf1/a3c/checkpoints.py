@@ -18,11 +18,16 @@ import numpy as np
 from a2c_tf1 import checkpoint
 from a2c_tf1.a3c.graph import GlobalNetwork
 from a2c_tf1.a3c.worker import TrainingDiverged
-from a2c_tf1.agent import STATE_SUFFIX, WEIGHTS_FINGERPRINT, WEIGHTS_PREFIX
+from a2c_tf1.agent import (SETTINGS, STATE_SUFFIX, WEIGHTS_FINGERPRINT, WEIGHTS_PREFIX, compare_settings,
+                           decode_settings, encode_settings)
+
+# A run may go on to more global steps than it first aimed at (the linear lr schedule then stretches).
+RESUMABLE_CHANGES = ("num_timesteps",)
 
 
-def save(sess, glob: GlobalNetwork, path: str) -> int:
+def save(sess, glob: GlobalNetwork, path: str, settings: Optional[dict] = None) -> int:
     """Atomically write ``<path>.state`` and then ``<path>`` (the seed's format: a list in variable order).
+    ``settings`` (:func:`~a2c_tf1.a3c.config.run_settings`) go into the ``.state``, for :func:`restore` to check.
 
     Returns:
         the global step saved.
@@ -36,14 +41,18 @@ def save(sess, glob: GlobalNetwork, path: str) -> int:
         if not np.all(np.isfinite(array)):
             raise TrainingDiverged(f"{name} holds NaN or infinite values; {path} was not overwritten")
     state[WEIGHTS_FINGERPRINT] = checkpoint.fingerprint(params)
+    if settings is not None:
+        state[SETTINGS] = encode_settings(settings)
     state.update({WEIGHTS_PREFIX + name: array for name, array in zip(glob.param_names, params)})
     checkpoint.save_params(path + STATE_SUFFIX, state)
     checkpoint.save_params(path, params)
     return int(state["global_step"])
 
 
-def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], None]] = None) -> tuple[int, int]:
-    """Load the newest consistent moment of ``path`` and ``path.state`` into the global network.
+def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], None]] = None,
+            settings: Optional[dict] = None) -> tuple[int, int]:
+    """Load the newest consistent moment of ``path`` and ``path.state`` into the global network, after
+    checking that ``settings`` agree with those the ``.state`` recorded (older files record none).
 
     Returns:
         (global step, global episodes) of the saved run; (0, 0) for a ``.save`` without a ``.state``
@@ -52,6 +61,7 @@ def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], 
     Raises:
         checkpoint.CheckpointError: a damaged, unsafe or mismatched file (names the variable), or a
             ``.state`` alone that holds no weights.
+        agent.SettingsMismatch: the run was trained with other settings; nothing was loaded from the ``.state``.
     """
     shapes = [tuple(v.shape.as_list()) for v in glob.params]
     weights = None
@@ -66,6 +76,10 @@ def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], 
     state = checkpoint.load_params(state_path)
     if not isinstance(state, dict):
         raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+    if SETTINGS in state:
+        saved_settings = decode_settings(state.pop(SETTINGS), state_path)
+        if settings is not None:
+            compare_settings(saved_settings, settings, state_path, RESUMABLE_CHANGES)
     names = [n for n, _ in glob.state_variables] + [WEIGHTS_FINGERPRINT] + [WEIGHTS_PREFIX + n for n in glob.param_names]
     shapes = [tuple(v.shape.as_list()) for _, v in glob.state_variables] + [(32,)] + shapes
     arrays = checkpoint.match_to_variables(state, names, shapes, state_path)

@@ -16,7 +16,8 @@ from typing import Optional
 from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
 from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
 from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
-                                non_negative_float, non_negative_int, positive_float, positive_int, unit_float)
+                                non_negative_float, non_negative_int, positive_float, positive_int,
+                                settings_mismatch_message, unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
 
@@ -167,6 +168,7 @@ def _save_failure(exc: Exception) -> CliError:
 def train_command(config: A3CConfig) -> int:
     from a2c_tf1.a3c.train import WorkerError, train_threads
     from a2c_tf1.a3c.worker import TrainingDiverged
+    from a2c_tf1.agent import SettingsMismatch
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.logger import Logger, ProgressLine
 
@@ -177,6 +179,8 @@ def train_command(config: A3CConfig) -> int:
         _print_worker_error(exc)
         raise CliError(f"{exc}; {config.save_path} holds the last checkpoint" if os.path.exists(config.save_path)
                        else str(exc)) from None
+    except SettingsMismatch as exc:
+        raise CliError(settings_mismatch_message(exc, config.save_path, _FLAGS)) from None
     except CheckpointError as exc:
         raise CliError(f"cannot resume: {exc}. Move the file away or pick another --models-dir") from None
     except (TrainingDiverged, OSError) as exc:
@@ -234,8 +238,11 @@ def role_command(config: A3CConfig, args: argparse.Namespace, spec: dict) -> int
         raise CliError(str(exc)) from None
     except CheckpointError as exc:  # an exit code of its own: the launcher does not restart such a worker
         from a2c_tf1.a3c.launch import EXIT_CANNOT_RESUME
+        from a2c_tf1.agent import SettingsMismatch
 
-        print(f"{PROG}: error: cannot resume: {exc}", file=sys.stderr)
+        text = (settings_mismatch_message(exc, config.save_path, _FLAGS) if isinstance(exc, SettingsMismatch)
+                else f"cannot resume: {exc}")
+        print(f"{PROG}: error: {text}", file=sys.stderr)
         return EXIT_CANNOT_RESUME
     return _report(outcome, config, saves=args.task == 0)
 

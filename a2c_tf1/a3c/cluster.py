@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from a2c_tf1.a3c import checkpoints
-from a2c_tf1.a3c.config import OPERATION_TIMEOUT_S, A3CConfig
+from a2c_tf1.a3c.config import OPERATION_TIMEOUT_S, A3CConfig, run_settings
 from a2c_tf1.a3c.envs import WorkerEnv, check_policy, probe_spaces
 from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session_config
 from a2c_tf1.a3c.signals import StopNow, stop_on_signals
@@ -198,7 +198,8 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
         log_dir = config.log_dir if chief else os.path.join(config.log_dir, f"worker-{task}")
         logger = Logger(log_dir, stream=stream, tensorboard=chief, env_id=config.env_id, resume_step=start)
         try:
-            save = (lambda: checkpoints.save(sess, glob, config.save_path)) if chief else None
+            settings = run_settings(config)
+            save = (lambda: checkpoints.save(sess, glob, config.save_path, settings)) if chief else None
             coordinator = Coordinator(config, logger, start, save, lambda: int(sess.run(glob.step)), stream=stream)
             return coordinator.run([worker], stop or threading.Event())
         finally:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -92,6 +93,18 @@ class A3CConfig:
     @property
     def save_path(self) -> str:
         return os.path.join(self.models_dir, "a3c", env_file_name(self.env_id) + ".save")
+
+
+# Settings that do not change what a run learns: where it writes, how often, and how many workers share
+# the work (a resume on another machine may use its own number of cores).
+NOT_RUN_SETTINGS = ("threads", "models_dir", "log_dir", "log_interval", "save_interval")
+
+
+def run_settings(config: A3CConfig) -> dict:
+    """What an A3C checkpoint records of the run that wrote it, as JSON values (tuples become lists), so
+    a resume can check it goes on the same way."""
+    values = dataclasses.asdict(config)
+    return json.loads(json.dumps({name: value for name, value in values.items() if name not in NOT_RUN_SETTINGS}))
 
 
 def env_file_name(env_id: str) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from a2c_tf1.a3c import checkpoints
-from a2c_tf1.a3c.config import WORKER_STOP_TIMEOUT_S, A3CConfig
+from a2c_tf1.a3c.config import WORKER_STOP_TIMEOUT_S, A3CConfig, run_settings
 from a2c_tf1.a3c.envs import WorkerEnv, check_policy, probe_spaces  # noqa: F401 (the trainers' env checks)
 from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session_config
 from a2c_tf1.a3c.signals import StopNow, StopSignals, stop_on_signals
@@ -240,13 +240,14 @@ def prepare_global(sess, glob: GlobalNetwork, config: A3CConfig, say: Callable[[
     (with normalised-column heads when asked); then mark it ready. Returns the global (step, episodes).
 
     Raises:
-        checkpoint.CheckpointError: the checkpoint cannot be restored; the network is left not ready, so
-            no worker trains on (and no chief saves over the checkpoint with) half-restored weights.
+        checkpoint.CheckpointError: the checkpoint cannot be restored, or was trained with other settings
+            (``SettingsMismatch``); the network is left not ready, so no worker trains on (and no chief
+            saves over the checkpoint with) half-restored weights.
     """
     sess.run(glob.initializer)
     step = episodes = 0
     if os.path.exists(config.save_path) or os.path.exists(config.save_path + checkpoints.STATE_SUFFIX):
-        step, episodes = checkpoints.restore(sess, glob, config.save_path, say)
+        step, episodes = checkpoints.restore(sess, glob, config.save_path, say, run_settings(config))
         say(f"resuming from {config.save_path} at global step {step:,}")
     elif config.head_init == "normc":
         glob.assign(sess, glob.normc_heads(np.random.RandomState(config.seed + 7)))
@@ -297,7 +298,8 @@ def train_threads(config: A3CConfig, logger: Logger, stream=None, progress: Opti
         envs = [WorkerEnv(config.env_id, config.seed + i, config.noop_max, config.action_set)
                 for i in range(config.threads)]
         workers = [Worker(local, glob, env, config, sess) for local, env in zip(locals_, envs)]
-        coordinator = Coordinator(config, logger, start, lambda: checkpoints.save(sess, glob, config.save_path),
+        settings = run_settings(config)
+        coordinator = Coordinator(config, logger, start, lambda: checkpoints.save(sess, glob, config.save_path, settings),
                                   lambda: int(sess.run(glob.step)), progress, stream, stop_timeout_s)
         return coordinator.run(workers, stop or threading.Event())
     except WorkerError as exc:
