@@ -231,6 +231,31 @@ def test_a_checkpoint_the_chief_cannot_restore_stops_the_cluster_and_is_left_as_
     assert "cannot resume" in (tmp_path / "l" / "processes" / "worker-0.log").read_text()
 
 
+def test_a_cluster_resuming_with_other_settings_stops_and_leaves_the_checkpoint_as_it_was(tmp_path):
+    dirs = ["--models-dir", str(tmp_path / "m"), "--log-dir", str(tmp_path / "l")]
+    child_env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    first = subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--threads", "1",
+                            "--num-timesteps", "300", *dirs], cwd=ROOT, capture_output=True, text=True,
+                           timeout=180, stdin=subprocess.DEVNULL, env=child_env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    files = sorted((tmp_path / "m" / "a3c").iterdir())
+    before = {p: p.read_bytes() for p in files}
+    command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "1", "--lr", "2e-3",
+               "--num-timesteps", "5000", *dirs]
+    launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, env=child_env)
+    try:
+        out, _ = launcher.communicate(timeout=240)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    assert launcher.returncode == 1, out
+    assert "worker 0 cannot resume from the checkpoint" in out and "restarting" not in out, out
+    assert "other settings (--lr 0.001 -> 0.002)" in (tmp_path / "l" / "processes" / "worker-0.log").read_text()
+    assert {p: p.read_bytes() for p in files} == before
+
+
 def run_role(*args, timeout=180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL,
