@@ -564,11 +564,11 @@ def test_a_second_signal_during_the_final_save_waits_for_the_save(tmp_path, monk
     real_save = checkpoints.save
     calls = []
 
-    def save_and_signal(sess, glob, path):
+    def save_and_signal(sess, glob, path, settings=None):
         calls.append(path)
         os.kill(os.getpid(), signal.SIGTERM)  # first call: the stop request; second (the final save): a second signal
         time.sleep(0.3)  # the handler runs in the middle of the save
-        return real_save(sess, glob, path)
+        return real_save(sess, glob, path, settings)
 
     monkeypatch.setattr("a2c_tf1.a3c.train.checkpoints.save", save_and_signal)
     config = cartpole(tmp_path, num_timesteps=10**7, save_interval=300)
