@@ -211,21 +211,27 @@ def test_a_worker_without_its_parameter_server_stops_with_one_line(tmp_path):
     assert not (tmp_path / "models").exists(), "nothing was written"
 
 
+def run_launcher_command(command: list, timeout: float = 240) -> tuple[int, str]:
+    """Run a ``--processes`` launcher to its end (killed after ``timeout``); its exit code and output."""
+    launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    try:
+        out, _ = launcher.communicate(timeout=timeout)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    return launcher.returncode, out
+
+
 def test_a_checkpoint_the_chief_cannot_restore_stops_the_cluster_and_is_left_as_it_was(tmp_path):
     save_path = tmp_path / "m" / "a3c" / "CartPole-v1.save"
     save_path.parent.mkdir(parents=True)
     save_path.write_bytes(b"not a checkpoint")
     command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "1",
                "--num-timesteps", "5000", "--models-dir", str(tmp_path / "m"), "--log-dir", str(tmp_path / "l")]
-    launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
-    try:
-        out, _ = launcher.communicate(timeout=240)
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-    assert launcher.returncode == 1, out
+    code, out = run_launcher_command(command)
+    assert code == 1, out
     assert "worker 0 cannot resume from the checkpoint" in out and "restarting" not in out, out
     assert save_path.read_bytes() == b"not a checkpoint", "the chief never trained from fresh weights and saved"
     assert "cannot resume" in (tmp_path / "l" / "processes" / "worker-0.log").read_text()
@@ -233,24 +239,17 @@ def test_a_checkpoint_the_chief_cannot_restore_stops_the_cluster_and_is_left_as_
 
 def test_a_cluster_resuming_with_other_settings_stops_and_leaves_the_checkpoint_as_it_was(tmp_path):
     dirs = ["--models-dir", str(tmp_path / "m"), "--log-dir", str(tmp_path / "l")]
-    child_env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     first = subprocess.run([sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--threads", "1",
                             "--num-timesteps", "300", *dirs], cwd=ROOT, capture_output=True, text=True,
-                           timeout=180, stdin=subprocess.DEVNULL, env=child_env)
+                           timeout=180, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     assert first.returncode == 0, first.stderr[-3000:]
     files = sorted((tmp_path / "m" / "a3c").iterdir())
     before = {p: p.read_bytes() for p in files}
     command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "1", "--lr", "2e-3",
                "--num-timesteps", "5000", *dirs]
-    launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, env=child_env)
-    try:
-        out, _ = launcher.communicate(timeout=240)
-    finally:
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-    assert launcher.returncode == 1, out
+    code, out = run_launcher_command(command)
+    assert code == 1, out
     assert "worker 0 cannot resume from the checkpoint" in out and "restarting" not in out, out
     assert "other settings (--lr 0.001 -> 0.002)" in (tmp_path / "l" / "processes" / "worker-0.log").read_text()
     assert {p: p.read_bytes() for p in files} == before
