@@ -7,7 +7,8 @@ gradients are about 1e-3 moves ``sqrt(ms / (ms + epsilon))`` ~ 1e-3 / sqrt(0.1) 
 This reports that factor (``shrink``) per variable for any A2C or A3C ``.state``, so two settings of
 ``epsilon`` can be compared on the gradients a run really had.
 
-    python -m a2c_tf1.optimizer_stats models/a3c/BreakoutNoFrameskip-v4.save.state --epsilon 0.1
+    python -m a2c_tf1.optimizer_stats models/a3c/BreakoutNoFrameskip-v4.save.state  # the run's own epsilon
+    python -m a2c_tf1.optimizer_stats models/BreakoutNoFrameskip-v4.save.state --epsilon 0.1  # another one
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def weighted_shrink(stats: list[VariableStats]) -> float:
 
 
 def saved_epsilon(state: dict, path: str) -> Optional[float]:
-    """The ``epsilon`` an A2C run recorded in its ``.state``; None if it recorded no settings (A3C, older runs)."""
+    """The ``epsilon`` a run (A2C or A3C) recorded in its ``.state``; None for a ``.state`` older than recorded settings."""
     from a2c_tf1.agent import SETTINGS, decode_settings  # imports TensorFlow; only needed here
     if SETTINGS not in state:
         return None
@@ -90,8 +91,8 @@ def main(argv: Optional[list] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m a2c_tf1.optimizer_stats", description=__doc__.split("\n")[0])
     parser.add_argument("state", help="a checkpoint's .state file (A2C or A3C)")
     parser.add_argument("--epsilon", type=float, default=None,
-                        help="RMSProp epsilon to judge against (default: the one an A2C run recorded; "
-                             "A3C runs record none, give theirs: a3c-atari uses 0.1)")
+                        help="RMSProp epsilon to judge against (default: the one the run recorded; "
+                             "give it for a .state written before runs recorded their settings)")
     args = parser.parse_args(argv)
     try:
         state = checkpoint.load_params(args.state)
@@ -99,7 +100,7 @@ def main(argv: Optional[list] = None) -> int:
             raise checkpoint.CheckpointError(f"{args.state} is a weights file, not a .state: give the .save.state beside it")
         epsilon = args.epsilon if args.epsilon is not None else saved_epsilon(state, args.state)
         if epsilon is None:
-            raise ValueError(f"{args.state} records no epsilon: give --epsilon (a3c-atari uses 0.1)")
+            raise ValueError(f"{args.state} records no epsilon (it predates recorded settings): give --epsilon, the one its run used")
         print(format_table(rms_stats(state, epsilon), epsilon))
     except (checkpoint.CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
