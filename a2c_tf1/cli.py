@@ -25,7 +25,7 @@ _FLAGS = {
     "--seed": ("seed", non_negative_int, "random seed (default 0)"),
     "--lr": ("lr", positive_float, "initial learning rate (default 7e-4)"),
     "--lrschedule": ("lrschedule", str, f"lr decay: {', '.join(SCHEDULES)} (default linear)"),
-    "--policy": ("policy", str, "cnn, mlp, lstm, lnlstm or small-lstm (default cnn)"),
+    "--policy": ("policy", str, "cnn, cnn-2013, mlp, lstm, lnlstm or small-lstm (default cnn)"),
     "--optimizer": ("optimizer", str, "rmsprop or adam (default rmsprop)"),
     "--baselines": ("baselines", str, "baselines code generation: 2017 (value loss /2, policy head init 1.0) or "
                                       "2018 (no /2, init 0.01, the published benchmark's code) (default 2018)"),
@@ -93,7 +93,7 @@ def train_command(config: TrainConfig) -> int:
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.envs import UnknownEnvError, make_vec_env
     from a2c_tf1.logger import Logger, ProgressLine
-    from a2c_tf1.policies import POLICIES
+    from a2c_tf1.policies import IMAGE_ONLY_POLICIES, POLICIES
     from a2c_tf1.train import Interrupted, learn
 
     try:
@@ -102,7 +102,7 @@ def train_command(config: TrainConfig) -> int:
     except (UnknownEnvError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:
-        if config.policy in ("cnn", "small-lstm") and len(env.observation_space.shape) != 3:
+        if config.policy in IMAGE_ONLY_POLICIES and len(env.observation_space.shape) != 3:
             raise CliError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
                            f"{env.observation_space.shape}; use --policy mlp or lstm")
         agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, config.nenvs, config.nsteps,

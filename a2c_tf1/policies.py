@@ -23,6 +23,14 @@ def nature_cnn(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
     return fc(conv_to_fc(h3), "fc1", nh=512, rng=rng, init_scale=np.sqrt(2))
 
 
+def dqn2013_cnn(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
+    """The 2013 DQN trunk (Mnih et al. 2013), the A3C paper's feed-forward net: uint8 ``[B, 84, 84, C]``
+    -> conv 16 8x8/4 -> conv 32 4x4/2 -> ``[B, 256]`` (variables c1, c2, fc1)."""
+    h = conv(tf.cast(X, tf.float32) / 255.0, "c1", nf=16, rf=8, stride=4, rng=rng, init_scale=np.sqrt(2))
+    h2 = conv(h, "c2", nf=32, rf=4, stride=2, rng=rng, init_scale=np.sqrt(2))
+    return fc(conv_to_fc(h2), "fc1", nh=256, rng=rng, init_scale=np.sqrt(2))
+
+
 def mlp_trunk(X: tf.Tensor, rng: np.random.RandomState) -> tf.Tensor:
     """baselines' MLP trunk: ``[B, ...]`` float -> ``[B, 64]`` through two tanh layers (fc1, fc2)."""
     flat = tf.reshape(X, [int(X.shape[0]), int(np.prod([int(d) for d in X.shape[1:]]))])
@@ -68,13 +76,24 @@ class CnnPolicy(_FeedForwardPolicy):
     seed's checkpoints.
     """
 
+    trunk = staticmethod(nature_cnn)
+
     def __init__(self, ob_space: spaces.Box, ac_space: spaces.Discrete, nenv: int, nsteps: int,
                  nstack: int, reuse: bool = False, rng: np.random.RandomState | None = None,
                  pi_init_scale: float = 1.0):
         self.X = _observation_placeholder(ob_space, nenv * nsteps, nstack)
         rng = rng if rng is not None else np.random.RandomState(0)
         with tf1.variable_scope("model", reuse=reuse):
-            self._build_heads(nature_cnn(self.X, rng), ac_space.n, rng, pi_init_scale)
+            self._build_heads(self.trunk(self.X, rng), ac_space.n, rng, pi_init_scale)
+
+
+class Cnn2013Policy(CnnPolicy):
+    """The A3C paper's feed-forward net (the 2013 DQN's, as PFRL's A3CFF): :func:`dqn2013_cnn` -> heads.
+
+    Variables ``model/c1/w, c1/b, c2/w, c2/b, fc1/w, fc1/b, pi/w, pi/b, v/w, v/b`` (10 arrays).
+    """
+
+    trunk = staticmethod(dqn2013_cnn)
 
 
 class MlpPolicy(_FeedForwardPolicy):
@@ -135,5 +154,7 @@ class SmallLstmPolicy(LstmPolicy):
     trunk = staticmethod(elu_cnn_42)
 
 
-POLICIES = {"cnn": CnnPolicy, "mlp": MlpPolicy, "lstm": LstmPolicy, "lnlstm": LnLstmPolicy,
-            "small-lstm": SmallLstmPolicy}
+POLICIES = {"cnn": CnnPolicy, "cnn-2013": Cnn2013Policy, "mlp": MlpPolicy, "lstm": LstmPolicy,
+            "lnlstm": LnLstmPolicy, "small-lstm": SmallLstmPolicy}
+# The policies whose trunk is a convolution and so reads image observations only.
+IMAGE_ONLY_POLICIES = frozenset({"cnn", "cnn-2013", "small-lstm", "two-tower"})

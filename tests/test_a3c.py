@@ -25,7 +25,7 @@ from a2c_tf1.a3c.train import WorkerError, build_threads, prepare_global, probe_
 from a2c_tf1.a3c.worker import Worker, lr_at
 from a2c_tf1.agent import Agent
 from a2c_tf1.logger import Logger
-from a2c_tf1.policies import CnnPolicy
+from a2c_tf1.policies import Cnn2013Policy
 
 tf1 = tf.compat.v1
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -113,7 +113,7 @@ def test_two_towers_have_two_optimizers_each_over_its_own_tower(tmp_path):
 
 def test_checkpoint_loads_into_the_a2c_agent_with_identical_actions_and_resumes_exactly(tmp_path):
     config = A3CConfig(env_id="BreakoutNoFrameskip-v4", threads=1, models_dir=str(tmp_path / "m"),
-                       optimizer="rmsprop").resolved(image_observations=True)
+                       policy="cnn-2013", optimizer="rmsprop").resolved(image_observations=True)
     ob_space, ac_space = probe_spaces(config)
     graph, glob, (local,) = build_threads(config, ob_space, ac_space)
     sess = tf1.Session(graph=graph)
@@ -128,7 +128,7 @@ def test_checkpoint_loads_into_the_a2c_agent_with_identical_actions_and_resumes_
     assert checkpoints.save(sess, glob, config.save_path) == 5
     assert config.save_path == str(tmp_path / "m" / "a3c" / "BreakoutNoFrameskip-v4.save")
 
-    agent = Agent(CnnPolicy, ob_space, ac_space, 1, 1, 4, num_threads=1)
+    agent = Agent(Cnn2013Policy, ob_space, ac_space, 1, 1, 4, num_threads=1)
     assert agent.param_names == glob.param_names, "the A2C's names and order"
     agent.load(config.save_path)
     for a, b in zip(agent.get_params(), sess.run(glob.params)):
@@ -138,7 +138,7 @@ def test_checkpoint_loads_into_the_a2c_agent_with_identical_actions_and_resumes_
     np.testing.assert_array_equal([agent.greedy_step(o)[0] for o in obs], [np.argmax(l[0]) for l in a3c_logits])
     agent.close()
     # The A2C's own command line plays it.
-    proc = subprocess.run([sys.executable, "run_breakout.py", "--evaluate", "--policy", "cnn", "--models-dir",
+    proc = subprocess.run([sys.executable, "run_breakout.py", "--evaluate", "--policy", "cnn-2013", "--models-dir",
                            str(tmp_path / "m" / "a3c"), "--episodes", "1", "--max-steps", "20"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, env=CHILD_ENV)
     assert proc.returncode == 0 and "BreakoutNoFrameskip-v4: 1 games" in proc.stdout, proc.stderr[-2000:]
@@ -217,9 +217,9 @@ def parse(*argv):
 
 def test_presets_and_defaults():
     paper = parse("--preset", "a3c-atari", "--env", "PongNoFrameskip-v4")
-    assert (paper.env_id, paper.threads, paper.t_max, paper.optimizer, paper.alpha, paper.epsilon, paper.lr,
-            paper.lrschedule, paper.max_grad_norm, paper.nstack) == (
-        "PongNoFrameskip-v4", 16, 5, "rmsprop", 0.99, 0.1, 7e-4, "linear", 40.0, 4)
+    assert (paper.env_id, paper.policy, paper.threads, paper.t_max, paper.optimizer, paper.alpha, paper.epsilon,
+            paper.lr, paper.lrschedule, paper.max_grad_norm, paper.nstack) == (
+        "PongNoFrameskip-v4", "cnn-2013", 16, 5, "rmsprop", 0.99, 0.1, 7e-4, "linear", 40.0, 4)
     plain = parse("--env", "PongNoFrameskip-v4")  # the paper's settings, one worker per core
     assert (plain.threads, plain.t_max, plain.epsilon) == (default_threads(), 5, 0.1)
     cart = parse("--env", "CartPole-v1", "--threads", "2")

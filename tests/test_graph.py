@@ -6,7 +6,7 @@ from gymnasium import spaces
 
 import a2c_tf1
 from a2c_tf1.layers import orthogonal
-from a2c_tf1.policies import CnnPolicy
+from a2c_tf1.policies import Cnn2013Policy, CnnPolicy
 
 tf1 = tf.compat.v1
 
@@ -44,6 +44,19 @@ def test_trainable_variables_names_order_and_shapes(agent):
         assert [v.op.name for v in tf1.trainable_variables()] == NAMES
     assert [list(p.shape) for p in agent.get_params()] == SHAPES
     assert all(p.dtype == np.float32 for p in agent.get_params())
+
+
+def test_the_a3c_papers_2013_net_has_its_layers():
+    # Mnih et al. 2013 as the A3C paper used it: conv 16 8x8/4 (84 -> 20), conv 32 4x4/2 (20 -> 9),
+    # fc 256 on 9 * 9 * 32 = 2592 inputs.
+    small = a2c_tf1.Agent(Cnn2013Policy, OB_SPACE, AC_SPACE, nenvs=NENVS, nsteps=NSTEPS, nstack=NSTACK, seed=0,
+                          num_threads=1)
+    try:
+        assert small.param_names == [n for n in NAMES if "/c3/" not in n]
+        assert [v.shape.as_list() for v in small.params] == [
+            [8, 8, 4, 16], [16], [4, 4, 16, 32], [32], [2592, 256], [256], [256, 4], [4], [256, 1], [1]]
+    finally:
+        small.close()
 
 
 def test_placeholders_shapes(agent):

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-A3C_POLICIES = ("cnn", "mlp", "lstm", "lnlstm", "two-tower")
+A3C_POLICIES = ("cnn", "cnn-2013", "mlp", "lstm", "lnlstm", "two-tower")
 OPTIMIZERS = ("rmsprop", "adam")
 LR_SCHEDULES = ("constant", "linear", "episode-log")
 HEAD_INITS = ("orthogonal", "normc")
@@ -33,8 +33,9 @@ class A3CConfig:
     """gymnasium id; ALE ids get baselines' wrapper stack (no-op starts, frame skip 4, 84x84, life loss
     ends an episode, sign-clipped rewards), others are used as they are."""
     policy: str = "cnn"
-    """cnn, mlp, lstm, lnlstm (the A2C's policies, batch 1 per step) or two-tower (seed 003's separate
-    actor and critic networks, each with its own optimizer)."""
+    """cnn (Nature CNN), cnn-2013 (the 2013 DQN net the A3C paper used; the a3c-atari preset's), mlp,
+    lstm, lnlstm (the A2C's policies, batch 1 per step) or two-tower (seed 003's separate actor and
+    critic networks, each with its own optimizer)."""
     num_timesteps: int = 80_000_000
     """global environment steps (all workers together) to train for; the A3C paper ran 80M on Atari."""
     threads: Optional[int] = None

@@ -15,6 +15,7 @@ from gymnasium import spaces
 from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.envs import env_spec, is_atari
 from a2c_tf1.envs.atari import EpisodicLifeEnv, FireResetEnv
+from a2c_tf1.policies import IMAGE_ONLY_POLICIES
 
 
 class ActionSubset(gym.ActionWrapper):
@@ -149,8 +150,8 @@ def probe_spaces(config: A3CConfig):
 def check_policy(config: A3CConfig, ob_space) -> None:
     """ValueError when the policy cannot read these observations."""
     image = len(ob_space.shape) == 3
-    if config.policy in ("cnn", "two-tower") and not image:
+    if config.policy in IMAGE_ONLY_POLICIES and not image:
         raise ValueError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
                          f"{ob_space.shape}; use --policy mlp or lstm")
     if config.policy == "mlp" and image:
-        raise ValueError(f"{config.env_id} gives images; use --policy cnn, lstm or two-tower")
+        raise ValueError(f"{config.env_id} gives images; use --policy cnn, cnn-2013, lstm or two-tower")

@@ -40,9 +40,9 @@ PRESETS: dict[str, Preset] = {
         {"env_id": "CartPole-v1", "policy": "mlp", "t_max": 20, "optimizer": "adam", "lr": 1e-3,
          "lrschedule": "constant", "num_timesteps": 300_000, "log_interval": 5_000, "save_interval": 50_000}),
     "a3c-atari": Preset(
-        "the A3C paper's Atari settings for any ALE id (--env): 16 workers, t_max 5, shared RMSProp "
-        "(decay 0.99, eps 0.1), lr 7e-4 linear to 0, clip 40",
-        {"threads": 16}),
+        "the A3C paper's Atari settings for any ALE id (--env): its 2013 DQN net, 16 workers, t_max 5, "
+        "shared RMSProp (decay 0.99, eps 0.1), lr 7e-4 linear to 0, clip 40",
+        {"threads": 16, "policy": "cnn-2013"}),
 }
 
 # Without --preset, ALE ids get a3c-atari's settings and other ids a3c-cartpole's (one worker per core).
