@@ -1,5 +1,6 @@
 """A3C speed, for ``python -m a2c_tf1.bench --a3c``: global steps per second of actor-learner threads in
-one process and of a supervised local cluster of worker processes, on the A3C paper's Atari settings.
+one process and of a supervised local cluster of worker processes, on the A3C paper's Atari settings
+but with the A2C's network (the Nature CNN), so that A2C and A3C compare on the same net.
 
 Both count global steps (agent decisions of all workers) over a timed window after a warm-up, so
 they compare directly with the A2C's steps per second measured in the same run.
@@ -90,7 +91,8 @@ def measure_processes(env_id: str, processes: int, seconds: float, start_timeout
     single-threaded workers on loopback), read from the chief's ``progress.csv``."""
     with tempfile.TemporaryDirectory() as tmp:
         progress = os.path.join(tmp, "logs", "progress.csv")
-        command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", env_id, "--processes", str(processes),
+        command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", env_id, "--policy", "cnn",
+                   "--processes", str(processes),
                    "--num-timesteps", str(10**12), "--log-interval", "100", "--save-interval", str(10**12),
                    "--models-dir", os.path.join(tmp, "models"), "--log-dir", os.path.join(tmp, "logs")]
         with open(os.path.join(tmp, "launcher.out"), "wb") as out:
