@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = {
     "BreakoutNoFrameskip-v4": [],
     "PongNoFrameskip-v4": ["--preset", "pong"],
+    "SpaceInvadersNoFrameskip-v4": ["--env", "SpaceInvadersNoFrameskip-v4"],
 }
 
 
