@@ -157,4 +157,4 @@ class SmallLstmPolicy(LstmPolicy):
 POLICIES = {"cnn": CnnPolicy, "cnn-2013": Cnn2013Policy, "mlp": MlpPolicy, "lstm": LstmPolicy,
             "lnlstm": LnLstmPolicy, "small-lstm": SmallLstmPolicy}
 # The policies whose trunk is a convolution and so reads image observations only.
-IMAGE_ONLY_POLICIES = frozenset({"cnn", "cnn-2013", "small-lstm", "two-tower"})
+IMAGE_ONLY_POLICIES = frozenset({"cnn", "cnn-2013", "small-lstm"})

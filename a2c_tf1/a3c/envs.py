@@ -150,7 +150,7 @@ def probe_spaces(config: A3CConfig):
 def check_policy(config: A3CConfig, ob_space) -> None:
     """ValueError when the policy cannot read these observations."""
     image = len(ob_space.shape) == 3
-    if config.policy in IMAGE_ONLY_POLICIES and not image:
+    if (config.policy in IMAGE_ONLY_POLICIES or config.policy == "two-tower") and not image:
         raise ValueError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
                          f"{ob_space.shape}; use --policy mlp or lstm")
     if config.policy == "mlp" and image:
