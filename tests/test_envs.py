@@ -1,9 +1,11 @@
 """The fast ALE vector env against a plain gymnasium wrapper stack, and the episode bookkeeping."""
+import cv2
+import gymnasium as gym
 import numpy as np
 import pytest
 
 from a2c_tf1.envs import UnknownEnvError, make_vec_env
-from a2c_tf1.envs.atari import make_reference_env
+from a2c_tf1.envs.atari import _baselines_wrappers, make_reference_env
 from a2c_tf1.envs.monitor import EpisodeTracker
 
 ENV_ID = "BreakoutNoFrameskip-v4"
@@ -36,6 +38,67 @@ def test_fast_path_equals_gymnasium_wrappers_over_a_whole_game():
     games = [ep for ep in finished if ep["kind"] == "game"]
     assert len(games) == 2 and games[0]["l"] == t + 1
 
+
+
+class _BaselinesWarpFrame(gym.Wrapper):
+    """baselines' MaxAndSkipEnv(4) and WarpFrame on an RGB env: the max of the last two colour frames of each
+    4-frame step, cv2's RGB2GRAY, then an 84x84 INTER_AREA resize. ``[84, 84, 1]`` uint8."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.observation_space = gym.spaces.Box(0, 255, (84, 84, 1), np.uint8)
+
+    @staticmethod
+    def _warp(rgb: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        return cv2.resize(gray, (84, 84), interpolation=cv2.INTER_AREA)[:, :, None]
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return self._warp(obs), info
+
+    def step(self, action):
+        last_two, total = [], 0.0
+        for i in range(4):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            total += reward
+            if i >= 2:
+                last_two.append(obs)
+            if terminated or truncated:
+                break
+        frame = np.max(np.stack(last_two), axis=0) if last_two else obs
+        return self._warp(frame), total, terminated, truncated, info
+
+
+@pytest.mark.parametrize("action_seed", [1, 2])
+def test_fast_path_frames_match_baselines_colour_warpframe_on_spaceinvaders(action_seed):
+    """SpaceInvaders' shots are one or two pixels wide. The fast path takes ALE's grayscale and max-pools gray
+    frames; baselines max-pooled the colour frames and grayscaled with cv2. On a whole random game, those
+    two orders differ only where two different colours overlap in the pooled frames. At most 1 pixel in
+    10,000 differs by more than 8 grey levels; measured, 8 to 21 in a million. Rewards and dones are the same."""
+    import ale_py
+
+    gym.register_envs(ale_py)
+    env_id = "SpaceInvadersNoFrameskip-v4"
+    fast = make_vec_env(env_id, num_envs=1, seed=0, noop_max=0)
+    raw = gym.make(env_id, frameskip=1, repeat_action_probability=0.0, full_action_space=True)
+    baselines = _baselines_wrappers(_BaselinesWarpFrame(raw), 0, episodic_life=True, fire_reset="serve",
+                                    clip_rewards=True)
+    fast.reset()
+    actions = np.random.default_rng(action_seed).integers(0, fast.action_space.n, size=3000)
+    far, pixels = 0, 0
+    for t, action in enumerate(actions):
+        obs, rewards, dones, _ = fast.step(np.array([action]))
+        ref_obs, ref_reward, terminated, truncated, _ = baselines.step(int(action))
+        far += int((np.abs(obs[0].astype(int) - ref_obs.astype(int)) > 8).sum())
+        pixels += ref_obs.size
+        assert rewards[0] == ref_reward and bool(dones[0]) == bool(terminated or truncated), f"step {t}"
+        if dones[0] and baselines.unwrapped.ale.game_over():
+            break
+    else:
+        pytest.fail("no game over within 3000 steps")
+    fast.close()
+    assert t > 200 and far / pixels < 1e-4, (t, far / pixels)
 
 def _play_fast_with_serve_script(env_id: str, actions: np.ndarray) -> list[float]:
     """One game on the fast path; each life opens with NOOP (served: FIRE) then RIGHT, as FireReset's FIRE and
