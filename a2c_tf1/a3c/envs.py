@@ -15,6 +15,7 @@ from gymnasium import spaces
 from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.envs import env_spec, is_atari
 from a2c_tf1.envs.atari import EpisodicLifeEnv, FireResetEnv
+from a2c_tf1.envs.monitor import GameScore
 from a2c_tf1.policies import IMAGE_ONLY_POLICIES
 
 
@@ -32,28 +33,6 @@ class ActionSubset(gym.ActionWrapper):
 
     def action(self, action):
         return int(self.table[int(action)])
-
-
-class GameScore(gym.Wrapper):
-    """Sums the raw reward of the whole game (all lives) below the life-loss wrapper, as baselines'
-    Monitor did, so the steps that wrapper takes on its own are counted too."""
-
-    def __init__(self, env: gym.Env):
-        super().__init__(env)
-        self.score, self.length, self.finished = 0.0, 0, []
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.score += reward
-        self.length += 1
-        if terminated or truncated:
-            self.finished.append({"kind": "game", "r": float(self.score), "l": self.length})
-            self.score, self.length = 0.0, 0
-        return obs, reward, terminated, truncated, info
-
-    def reset(self, **kwargs):
-        self.score, self.length = 0.0, 0
-        return self.env.reset(**kwargs)
 
 
 class Step(NamedTuple):

@@ -59,8 +59,9 @@ def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, fram
             raise ValueError(f"the kungfu42 frames are Atari frames; {env_id} is not an ALE id")
         from a2c_tf1.envs.atari import make_kungfu42_env
 
-        fns = [lambda: make_kungfu42_env(env_id, seed, noop_max) for _ in range(num_envs)]
-        return GymBatchEnv(env_id, num_envs, seed, env_fns=fns)
+        # Rewards reach the batch raw, so its monitor records raw game scores; the batch clips them for training.
+        fns = [lambda: make_kungfu42_env(env_id, seed, noop_max, clip_rewards=False) for _ in range(num_envs)]
+        return GymBatchEnv(env_id, num_envs, seed, env_fns=fns, clip_rewards=True)
     if atari:
         return AtariVecEnv(env_id, spec.kwargs["game"], num_envs, seed, noop_max=noop_max,
                            repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0),

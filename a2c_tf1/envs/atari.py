@@ -28,7 +28,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from a2c_tf1.envs.monitor import EpisodeTracker
+from a2c_tf1.envs.monitor import EpisodeTracker, GameScore
 
 
 def minimal_action_names(game: str) -> list[str]:
@@ -241,7 +241,8 @@ def make_kungfu42_env(env_id: str, seed: int, noop_max: int = 30, clip_rewards: 
     env = gym.make(env_id, frameskip=1, repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0))
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=(160, 210),
                                           grayscale_obs=True, grayscale_newaxis=True, scale_obs=False)
-    env = CropResizeFrame(env, slice(60, -30), slice(5, None), (42, 42))
+    # The raw game score is summed below EpisodicLife, as baselines' Monitor was (GymBatchEnv reads it).
+    env = GameScore(CropResizeFrame(env, slice(60, -30), slice(5, None), (42, 42)))
     return _baselines_wrappers(env, seed, episodic_life=True, fire_reset="baselines", clip_rewards=clip_rewards)
 
 

@@ -5,6 +5,9 @@ unclipped sum over the whole game (all lives); both are tracked here.
 """
 from __future__ import annotations
 
+from typing import Optional
+
+import gymnasium as gym
 import numpy as np
 
 
@@ -42,3 +45,38 @@ class EpisodeTracker:
             self.game_return[env] = 0.0
             self.game_length[env] = 0
         return finished
+
+
+class GameScore(gym.Wrapper):
+    """Sums the raw reward of the whole game (all lives) below the life-loss wrapper, as baselines'
+    Monitor did, so the steps that wrapper takes on its own are counted too.
+
+    Each finished game is appended to ``finished`` as ``{"kind": "game", "r": raw score, "l": steps}``;
+    the reader takes them out.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.score, self.length, self.finished = 0.0, 0, []
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.score += reward
+        self.length += 1
+        if terminated or truncated:
+            self.finished.append({"kind": "game", "r": float(self.score), "l": self.length})
+            self.score, self.length = 0.0, 0
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, **kwargs):
+        self.score, self.length = 0.0, 0
+        return self.env.reset(**kwargs)
+
+
+def find_game_score(env: gym.Env) -> Optional[GameScore]:
+    """The :class:`GameScore` in ``env``'s wrapper chain, or None."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, GameScore):
+            return env
+        env = env.env
+    return None
