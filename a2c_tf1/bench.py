@@ -1,4 +1,5 @@
-"""Speed benchmark: ``python -m a2c_tf1.bench [--env ID] [--nenvs 16] [--nsteps 5] [--seconds 15] [--a3c]``.
+"""Speed benchmark: ``python -m a2c_tf1.bench [--env ID] [--nenvs 16] [--nsteps 5] [--seconds 15]
+[--env-stack ale|gymnasium] [--a3c]``.
 
 Measures in one process, one after the other: the env alone (random actions), the model alone (nsteps
 step calls on [nenvs] + one train call on [nenvs*nsteps]), and full training (Runner + train). A
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 from a2c_tf1.agent import Agent
-from a2c_tf1.envs import make_vec_env
+from a2c_tf1.envs import STACKS, make_vec_env
 from a2c_tf1.logger import Logger
 from a2c_tf1.policies import CnnPolicy
 from a2c_tf1.train import learn
@@ -34,8 +35,8 @@ def _timed(run_once, seconds: float, steps_per_call: int) -> float:
     return calls * steps_per_call / (time.perf_counter() - start)
 
 
-def measure(env_id: str, nenvs: int, nsteps: int, seconds: float) -> dict:
-    env = make_vec_env(env_id, nenvs, seed=0)
+def measure(env_id: str, nenvs: int, nsteps: int, seconds: float, stack: str = "ale") -> dict:
+    env = make_vec_env(env_id, nenvs, seed=0, stack=stack)
     env.reset()
     rng = np.random.default_rng(0)
     nact = env.action_space.n
@@ -77,11 +78,13 @@ def main() -> None:
     parser.add_argument("--nenvs", type=int, default=16)
     parser.add_argument("--nsteps", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=15.0, help="per measurement")
+    parser.add_argument("--env-stack", default="ale", choices=STACKS,
+                        help="Atari envs: ale-py's C++ vector env or baselines' wrappers in gymnasium")
     parser.add_argument("--a3c", action="store_true",
                         help="also measure A3C: threads (one per core) and 2 worker processes")
     args = parser.parse_args()
-    result = measure(args.env, args.nenvs, args.nsteps, args.seconds)
-    print(f"{args.env}, {args.nenvs} envs, nsteps {args.nsteps}")
+    result = measure(args.env, args.nenvs, args.nsteps, args.seconds, args.env_stack)
+    print(f"{args.env}, {args.nenvs} envs, nsteps {args.nsteps}, env stack {args.env_stack}")
     print(f"env only             {result['env_steps_per_s']:8.0f} steps/s")
     print(f"model only           {result['model_steps_per_s']:8.0f} steps/s  (step x{args.nsteps} + value + train)")
     print(f"serial limit         {result['serial_limit_steps_per_s']:8.0f} steps/s  1/(1/env + 1/model)")

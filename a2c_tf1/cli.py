@@ -32,6 +32,8 @@ _FLAGS = {
     "--serve": ("serve", yes_no, "yes: FIRE is added to the first action of every life in games that need "
                                   "FIRE to serve, as baselines served; no: the agent serves (default yes)"),
     "--frame": ("frame", str, "Atari frames: nature (84x84) or kungfu42 (default nature)"),
+    "--env-stack": ("env_stack", str, "Atari envs: ale (ale-py's C++ vector env) or gymnasium (baselines' "
+                                      "wrappers in gymnasium, FireReset's hidden FIRE, RIGHT; slower) (default ale)"),
     "--gamma": ("gamma", unit_float, "discount factor (default 0.99)"),
     "--ent-coef": ("ent_coef", non_negative_float, "entropy bonus weight (default 0.01)"),
     "--vf-coef": ("vf_coef", non_negative_float, "value loss weight (default 0.5)"),
@@ -71,10 +73,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise CliError(f"unknown --optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if config.baselines not in GENERATIONS:
         raise CliError(f"unknown --baselines {config.baselines!r}; choose one of {', '.join(GENERATIONS)}")
-    from a2c_tf1.envs import FRAMES
+    from a2c_tf1.envs import FRAMES, STACKS
 
     if config.frame not in FRAMES:
         raise CliError(f"unknown --frame {config.frame!r}; choose one of {', '.join(FRAMES)}")
+    if config.env_stack not in STACKS:
+        raise CliError(f"unknown --env-stack {config.env_stack!r}; choose one of {', '.join(STACKS)}")
     return config
 
 
@@ -98,7 +102,7 @@ def train_command(config: TrainConfig) -> int:
 
     try:
         env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max, frame=config.frame,
-                           serve=config.serve)
+                           serve=config.serve, stack=config.env_stack)
     except (UnknownEnvError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:

@@ -72,6 +72,9 @@ class TrainConfig:
     after every life loss); False leaves serving to the agent."""
     frame: str = "nature"
     """Atari frames: nature (84x84 of the screen) or kungfu42 (seed 002: 42x42 of img[60:-30, 5:])."""
+    env_stack: str = "ale"
+    """Atari envs: ale (ale-py's C++ vector env, fast) or gymnasium (baselines' wrapper stack in gymnasium,
+    one env after another, with FireReset's hidden FIRE and RIGHT after every reset: a yardstick, slower)."""
     noop_max: int = 30
     """up to this many no-op frames at the start of each Atari game."""
     log_interval: int = 100

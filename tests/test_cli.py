@@ -177,6 +177,18 @@ def test_presets_one_per_line():
     assert len(names) == len(set(names)) == len(lines)
 
 
+def test_gymnasium_stack_trains_breakout_and_records_whole_games(tmp_path):
+    """``--env-stack gymnasium`` runs baselines' wrapper stack; a tiny run saves and logs games."""
+    proc = run_cli(SCRIPT, "--env-stack", "gymnasium", "--num-timesteps", 1200, "--nenvs", 2, "--nsteps", 5,
+                   "--log-interval", 40, *dirs(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert load_params(str(tmp_path / "m" / BREAKOUT))
+    _, rows = read_progress(tmp_path / "l")
+    assert int(rows[-1]["total_timesteps"]) == 1200
+    games = np.loadtxt(tmp_path / "l" / "monitor.csv", delimiter=",", skiprows=2, ndmin=2)
+    assert len(games) >= 1 and (games[:, 1] > 100).all(), "whole 5-life games, not single lives"
+
+
 # ---- errors -----------------------------------------------------------------------------------
 
 # (entry point, flags, fragments the one error line must hold)
@@ -191,6 +203,7 @@ ERROR_CASES = {
     "cnn_on_vectors": (MODULE, ["--policy", "cnn", "--env", "CartPole-v1"], ["CartPole-v1", "use --policy mlp"]),
     "generation": (SCRIPT, ["--baselines", "2019"], ["--baselines", "'2019'", "2017", "2018"]),
     "serve": (MODULE, ["--serve", "maybe"], ["--serve", "'maybe'", "yes or no"]),
+    "env_stack": (SCRIPT, ["--env-stack", "gym"], ["--env-stack", "'gym'", "ale", "gymnasium"]),
 }
 
 

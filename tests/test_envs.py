@@ -100,6 +100,61 @@ def test_fast_path_frames_match_baselines_colour_warpframe_on_spaceinvaders(acti
     fast.close()
     assert t > 200 and far / pixels < 1e-4, (t, far / pixels)
 
+
+@pytest.mark.parametrize("env_id, frame, stack, score_unit, fire_reset", [
+    ("KungFuMasterNoFrameskip-v4", "kungfu42", "ale", 100, False),  # the 42x42 crop runs on gymnasium wrappers
+    ("SpaceInvadersNoFrameskip-v4", "nature", "gymnasium", 5, True),
+])
+def test_gymnasium_batches_record_raw_whole_games_and_train_on_clipped_rewards(env_id, frame, stack, score_unit,
+                                                                               fire_reset):
+    """Through gymnasium wrappers a life loss ends the training episode; monitor.csv must still get whole
+    games (every life) with raw scores, summed below the life-loss wrapper as baselines' Monitor did, so
+    the hidden steps (EpisodicLife's no-op, FireReset's FIRE and RIGHT) count too."""
+    lives_per_game = make_reference_env(env_id, seed=0).unwrapped.ale.lives()
+    env = make_vec_env(env_id, 2, seed=0, frame=frame, stack=stack)
+    env.reset()
+    actions = np.random.default_rng(0).integers(0, env.action_space.n, size=(6000, 2))
+    lives, agent_steps = {0: [], 1: []}, np.zeros(2, int)
+    games, clipped = [], set()
+    for step in actions:
+        _, rewards, _, finished = env.step(step)
+        agent_steps += 1
+        clipped |= set(rewards.tolist())
+        for item in finished:
+            if item["kind"] == "life":
+                lives[item["env"]].append(item["r"])
+            else:
+                games.append((item, lives[item["env"]], agent_steps[item["env"]]))
+                lives[item["env"]], agent_steps[item["env"]] = [], 0
+        if len(games) >= 3:
+            break
+    env.close()
+    assert len(games) >= 3, "random play ends a game within 6000 steps"
+    assert clipped <= {-1.0, 0.0, 1.0} and 1.0 in clipped
+    # Hidden steps per game: EpisodicLife's no-op after each life loss; FIRE, RIGHT after every reset.
+    hidden = (lives_per_game - 1) + (2 * lives_per_game if fire_reset else 0)
+    for game, its_lives, steps in games:
+        assert len(its_lives) == lives_per_game
+        assert game["r"] == sum(its_lives) and game["r"] % score_unit == 0
+        assert game["l"] == steps + hidden
+    assert max(game["r"] for game, _, _ in games) > 1.0, "raw scores, not clipped ones"
+
+
+def test_gymnasium_stack_seeds_each_env_with_its_rank():
+    """baselines seeded env i with seed + i, so the envs start after different numbers of no-ops and, after
+    the same actions, show different moments of the game; the same seed gives the same frames again."""
+    def frames_after_noops(seed):
+        env = make_vec_env("SpaceInvadersNoFrameskip-v4", 4, seed=seed, stack="gymnasium")
+        env.reset()
+        for _ in range(60):
+            obs, _, _, _ = env.step(np.zeros(4, int))
+        env.close()
+        return obs
+
+    first = frames_after_noops(0)
+    np.testing.assert_array_equal(first, frames_after_noops(0))
+    assert len({frame.tobytes() for frame in first}) > 1
+
 def _play_fast_with_serve_script(env_id: str, actions: np.ndarray) -> list[float]:
     """One game on the fast path; each life opens with NOOP (served: FIRE) then RIGHT, as FireReset's FIRE and
     RIGHT, then plays ``actions`` on. Returns the raw score of each life, then the game's score."""

@@ -40,20 +40,26 @@ def is_atari(env_id: str) -> bool:
 
 
 FRAMES = ("nature", "kungfu42")
+STACKS = ("ale", "gymnasium")
 
 
 def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, frame: str = "nature",
-                 serve: bool = True) -> VecEnv:
+                 serve: bool = True, stack: str = "ale") -> VecEnv:
     """Build ``num_envs`` envs seeded ``seed, seed+1, ...`` (baselines: ``seed + rank``).
 
-    ``frame`` picks the Atari frames: "nature" (84x84 of the whole screen, ale-py's C++ vector env) or
-    "kungfu42" (seed 002's 42x42 of a crop, through gymnasium wrappers, since the C++ env cannot crop).
-    ``serve`` adds FIRE to the first action of every life in Atari games whose action 1 is FIRE (nature frames).
+    ``frame`` picks the Atari frames: "nature" (84x84 of the whole screen) or "kungfu42" (seed 002's 42x42
+    of a crop, through gymnasium wrappers, since the C++ env cannot crop). ``stack`` picks how nature
+    frames are made: "ale" (ale-py's C++ vector env) or "gymnasium" (baselines' wrapper stack, one env after
+    another). ``serve``: on the ale stack, FIRE is added to the first action of every life in games whose
+    action 1 is FIRE; on the gymnasium stack, baselines' FireReset presses FIRE, RIGHT after every reset
+    (False: one FIRE frame at a game start, as ale-py does).
     """
     spec = env_spec(env_id)
     atari = str(spec.entry_point).startswith("ale_py")
     if frame not in FRAMES:
         raise ValueError(f"unknown frame {frame!r}; choose one of {', '.join(FRAMES)}")
+    if stack not in STACKS:
+        raise ValueError(f"unknown env stack {stack!r}; choose one of {', '.join(STACKS)}")
     if frame == "kungfu42":
         if not atari:
             raise ValueError(f"the kungfu42 frames are Atari frames; {env_id} is not an ALE id")
@@ -61,6 +67,15 @@ def make_vec_env(env_id: str, num_envs: int, seed: int, noop_max: int = 30, fram
 
         # Rewards reach the batch raw, so its monitor records raw game scores; the batch clips them for training.
         fns = [lambda: make_kungfu42_env(env_id, seed, noop_max, clip_rewards=False) for _ in range(num_envs)]
+        return GymBatchEnv(env_id, num_envs, seed, env_fns=fns, clip_rewards=True)
+    if atari and stack == "gymnasium":
+        from a2c_tf1.envs.atari import make_reference_env
+
+        repeat = spec.kwargs.get("repeat_action_probability", 0.0)
+        fns = [lambda rank=rank: make_reference_env(env_id, seed + rank, noop_max=noop_max,
+                                                    repeat_action_probability=repeat,
+                                                    fire_reset="baselines" if serve else "ale", clip_rewards=False)
+               for rank in range(num_envs)]
         return GymBatchEnv(env_id, num_envs, seed, env_fns=fns, clip_rewards=True)
     if atari:
         return AtariVecEnv(env_id, spec.kwargs["game"], num_envs, seed, noop_max=noop_max,

@@ -129,7 +129,8 @@ class AtariVecEnv:
 
 
 class EpisodicLifeEnv(gym.Wrapper):
-    """Ends the episode at a life loss while the game goes on; resets the game only at game over."""
+    """Ends the episode at a life loss while the game goes on; resets the game only at game over or when
+    a seed is given."""
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
@@ -146,7 +147,9 @@ class EpisodicLifeEnv(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
     def reset(self, **kwargs):
-        if self.game_over:
+        # A seeded reset asks for a new game (a vector env's first reset); an autoreset after a life loss
+        # comes without a seed.
+        if self.game_over or kwargs.get("seed") is not None:
             obs, info = self.env.reset(**kwargs)
         else:
             # Not a real reset: continue the game with a no-op, as baselines did.
@@ -241,17 +244,18 @@ def make_kungfu42_env(env_id: str, seed: int, noop_max: int = 30, clip_rewards: 
     env = gym.make(env_id, frameskip=1, repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0))
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=(160, 210),
                                           grayscale_obs=True, grayscale_newaxis=True, scale_obs=False)
-    # The raw game score is summed below EpisodicLife, as baselines' Monitor was (GymBatchEnv reads it).
-    env = GameScore(CropResizeFrame(env, slice(60, -30), slice(5, None), (42, 42)))
+    env = CropResizeFrame(env, slice(60, -30), slice(5, None), (42, 42))
     return _baselines_wrappers(env, seed, episodic_life=True, fire_reset="baselines", clip_rewards=clip_rewards)
 
 
 def _baselines_wrappers(env: gym.Env, seed: int, *, episodic_life: bool, fire_reset: Optional[str],
                         clip_rewards: bool) -> gym.Env:
     """The part of baselines' stack above the frame processing: EpisodicLife, FireReset (or serving), sign
-    clipping. ``fire_reset="serve"`` expects an env on ALE's full action set and gives it the minimal one."""
+    clipping. ``fire_reset="serve"`` expects an env on ALE's full action set and gives it the minimal one.
+    With ``episodic_life`` the raw game score is summed below EpisodicLife, as baselines' Monitor was
+    (:class:`GameScore`; GymBatchEnv reads it)."""
     if episodic_life:
-        env = EpisodicLifeEnv(env)
+        env = EpisodicLifeEnv(GameScore(env))
     names = minimal_action_names(env.unwrapped._game) if fire_reset == "serve" else env.unwrapped.get_action_meanings()
     if fire_reset == "serve":
         env = ServeEachLife(env, names) if serves_with_fire(names) else _MinimalActions(env, names)
