@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from a2c_tf1.checkpoint import load_params
+from a3c_saved_step import saved_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUDGET = 24_000
@@ -39,13 +39,6 @@ def global_step(log_dir) -> int:
     except OSError:
         return 0
     return int(rows[-1]["total_timesteps"]) if rows else 0
-
-
-def saved_step(path) -> int:
-    try:
-        return int(load_params(str(path) + ".state")["global_step"])
-    except Exception:  # not written yet, or being replaced
-        return -1
 
 
 def children(status_path) -> dict:
