@@ -181,17 +181,36 @@ def test_an_exception_in_any_worker_stops_the_run_with_that_error(tmp_path, monk
     assert not [t for t in threading.enumerate() if t.name.startswith("a3c-worker")], "every worker thread has ended"
 
 
-def test_sigterm_stops_every_worker_saves_and_the_run_resumes(tmp_path):
+def signal_once_training(path: str, signum: int, timeout: float = 180.0) -> threading.Thread:
+    """A thread that sends ``signum`` to this process once ``path`` (a log file) exists, so the signal
+    lands while the run's handlers are installed; it gives up silently after ``timeout`` seconds."""
+    def send():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(path) and os.path.getsize(path) > 0:
+                time.sleep(1.0)  # a few more rollouts
+                os.kill(os.getpid(), signum)
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=send, name="signal-sender", daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_every_worker_saves_and_the_run_resumes(tmp_path, signum):
+    """SIGTERM (``kill``, ``nohup ... &``) and SIGINT (Ctrl-C) stop the run the same way."""
     config = cartpole(tmp_path, num_timesteps=10**7, log_interval=500)
     logger = Logger(config.log_dir, stream=io.StringIO(), tensorboard=False)
-    timer = threading.Timer(8.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    timer.start()
+    sender = signal_once_training(os.path.join(config.log_dir, "progress.csv"), signum)
     try:
         outcome = train_threads(config, logger, stream=io.StringIO())
     finally:
-        timer.cancel()
         logger.close()
-    assert outcome.reason == "SIGTERM" and 0 < outcome.global_step < config.num_timesteps
+        sender.join(timeout=5)
+    assert outcome.reason == signal.Signals(signum).name and 0 < outcome.global_step < config.num_timesteps
+    assert not [t for t in threading.enumerate() if t.name.startswith("a3c-worker")], "every worker thread has ended"
     state = checkpoints.checkpoint.load_params(config.save_path + ".state")
     assert int(state["global_step"]) == outcome.global_step
     # The same settings with a budget already reached resume, see it and stop at once.
