@@ -7,7 +7,8 @@ synchronous A2C cannot beat the serial limit 1 / (1/env + 1/model); the ratio of
 limit is the figure of merit, since absolute speeds drift between (shared, noisy) machines.
 
 ``--a3c`` then measures, in the same run, A3C's global steps per second with one actor-learner thread
-per core and with 2 worker processes and a parameter server (a2c_tf1/a3c/bench.py).
+per CPU this process may run on (as many as A3C training starts) and with 2 worker processes and a
+parameter server (a2c_tf1/a3c/bench.py).
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def main() -> None:
     parser.add_argument("--env-stack", default="ale", choices=STACKS,
                         help="Atari envs: ale-py's C++ vector env or baselines' wrappers in gymnasium")
     parser.add_argument("--a3c", action="store_true",
-                        help="also measure A3C: threads (one per core) and 2 worker processes")
+                        help="also measure A3C: threads (one per usable CPU) and 2 worker processes")
     args = parser.parse_args()
     result = measure(args.env, args.nenvs, args.nsteps, args.seconds, args.env_stack)
     print(f"{args.env}, {args.nenvs} envs, nsteps {args.nsteps}, env stack {args.env_stack}")
@@ -92,11 +93,10 @@ def main() -> None:
     print(f"training / limit     {result['train_over_limit']:8.2f}")
     print(f"peak RSS             {result['peak_rss_mib']:8.0f} MiB")
     if args.a3c:
-        import os
-
         from a2c_tf1.a3c.bench import measure_processes, measure_threads
+        from a2c_tf1.a3c.config import default_threads
 
-        threads = os.cpu_count() or 1
+        threads = default_threads()  # as many threads as A3C training would start here
         a3c_threads = measure_threads(args.env, threads, args.seconds)
         a3c_processes = measure_processes(args.env, 2, args.seconds)
         print(f"A3C, {threads} threads      {a3c_threads:8.0f} steps/s  (global steps; t_max 5, batch 1 per step)")

@@ -215,7 +215,8 @@ def load_role_spec(args: argparse.Namespace) -> dict:
 
 
 def role_command(config: A3CConfig, args: argparse.Namespace, spec: dict) -> int:
-    from a2c_tf1.a3c.cluster import CLUSTER_WAIT_S, ClusterWaitError, PortTakenError, run_ps, run_worker
+    from a2c_tf1.a3c.cluster import (CLUSTER_WAIT_S, ClusterWaitError, PortTakenError, chief_progress, run_ps,
+                                     run_worker)
     from a2c_tf1.a3c.launch import EXIT_PORT_TAKEN
     from a2c_tf1.a3c.train import WorkerError
     from a2c_tf1.a3c.worker import TrainingDiverged
@@ -225,7 +226,8 @@ def role_command(config: A3CConfig, args: argparse.Namespace, spec: dict) -> int
         if args.job == "ps":
             run_ps(spec, args.task)
             return 0
-        outcome = run_worker(config, spec, args.task, wait_s=args.cluster_wait or CLUSTER_WAIT_S)
+        outcome = run_worker(config, spec, args.task, wait_s=args.cluster_wait or CLUSTER_WAIT_S,
+                             progress=chief_progress(config, args.task))
     except PortTakenError as exc:  # an exit code of its own: the launcher moves the cluster to fresh ports
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_PORT_TAKEN
@@ -260,6 +262,14 @@ def _check_mode(args: argparse.Namespace) -> None:
     if args.processes is None and args.job is None and (
             args.task is not None or args.cluster_spec is not None or args.cluster_wait is not None):
         raise SettingsError("--task, --cluster-spec and --cluster-wait go with --job ps|worker")
+    # Each worker process runs one actor-learner thread, so --threads would be silently ignored there.
+    if args.threads is not None and args.processes is not None:
+        raise SettingsError("--threads does not go with --processes: each worker process runs one actor-learner "
+                            "thread; drop --threads and choose the number of workers with --processes N")
+    if args.threads is not None and args.job is not None:
+        raise SettingsError("--threads does not go with --job: a worker process runs one actor-learner thread and "
+                            "a parameter server none; drop --threads and list one address per worker in "
+                            "--cluster-spec (or use --processes N on one machine)")
 
 
 def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from a2c_tf1.a3c.graph import GlobalNetwork, LocalNetwork, policy_class, session
 from a2c_tf1.a3c.signals import StopNow, stop_on_signals
 from a2c_tf1.a3c.train import Coordinator, Outcome, WorkerError, prepare_global
 from a2c_tf1.a3c.worker import Worker
-from a2c_tf1.logger import Logger
+from a2c_tf1.logger import Logger, ProgressLine
 
 tf1 = tf.compat.v1
 
@@ -155,14 +155,25 @@ def build_worker_graph(config: A3CConfig, spec: dict, task: int, ob_space, ac_sp
     return graph, glob, local, uninitialized
 
 
+def chief_progress(config: A3CConfig, task: int, stream=None) -> Optional[ProgressLine]:
+    """The live progress line for worker ``task``: the chief's (worker 0) when ``stream`` (default stderr)
+    is a terminal, else None. The other workers would only repeat the chief's global step, and a
+    ``--processes`` role writes to a log file, which must stay free of carriage-return lines."""
+    if task != 0:
+        return None
+    progress = ProgressLine(config.num_timesteps, stream)
+    return progress if progress.enabled else None
+
+
 def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Optional[threading.Event] = None,
-               wait_s: float = CLUSTER_WAIT_S) -> Outcome:
+               wait_s: float = CLUSTER_WAIT_S, progress: Optional[ProgressLine] = None) -> Outcome:
     """Train as worker ``task`` of the cluster until the global step reaches ``config.num_timesteps``.
 
     Checks the settings against the env first (``ValueError``), then starts this worker's server
     (:class:`PortTakenError` when its port is held), then waits at most ``wait_s`` for the parameter
     servers to answer and, on a worker other than the chief, as long again for the chief to initialise
-    the global variables (``ClusterWaitError`` otherwise).
+    the global variables (``ClusterWaitError`` otherwise). ``progress``: a live progress line to draw
+    (see :func:`chief_progress`).
     """
     stream = stream or sys.stdout
     say = lambda text: print(text, file=stream, flush=True)  # noqa: E731
@@ -200,7 +211,8 @@ def run_worker(config: A3CConfig, spec: dict, task: int, stream=None, stop: Opti
         try:
             settings = run_settings(config)
             save = (lambda: checkpoints.save(sess, glob, config.save_path, settings)) if chief else None
-            coordinator = Coordinator(config, logger, start, save, lambda: int(sess.run(glob.step)), stream=stream)
+            coordinator = Coordinator(config, logger, start, save, lambda: int(sess.run(glob.step)), progress,
+                                      stream)
             return coordinator.run([worker], stop or threading.Event())
         finally:
             logger.close()
