@@ -1,7 +1,9 @@
 """A3C across processes on TensorFlow's distributed runtime, on loopback: a parameter server and two
 worker processes started and supervised by ``--processes 2`` train CartPole; a worker killed with
-SIGKILL is restarted and the run goes on; a parameter server killed with SIGKILL ends in the whole
-cluster resuming from the last checkpoint. Every wait is bounded and every process is stopped by pid."""
+SIGKILL is restarted and the run goes on; a chief killed with SIGKILL is restarted, goes on from the
+global variables on the live parameter server (not from its older checkpoint) and saves again; a
+parameter server killed with SIGKILL ends in the whole cluster resuming from the last checkpoint.
+Every wait is bounded and every process is stopped by pid."""
 from __future__ import annotations
 
 import csv
@@ -18,7 +20,7 @@ import pytest
 from a3c_saved_step import saved_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUDGET = 24_000
+BUDGET = 32_000  # the three kills and restarts took up to ~25,000 global steps on a busy machine
 
 
 def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen, log) -> None:
@@ -51,6 +53,15 @@ def children(status_path) -> dict:
         "worker_restarts": status["worker_restarts"], "cluster_restarts": status["cluster_restarts"]}
 
 
+def start_steps(log_path, role: str) -> list[int]:
+    """The global step each process of ``role`` started at, in the order its (appended) log says."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return []
+    return [int(n.replace(",", "")) for n in re.findall(re.escape(role) + r" starts at global step ([\d,]+)", text)]
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -69,11 +80,12 @@ def kill_all(launcher: subprocess.Popen, pids) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def test_cluster_trains_and_survives_a_killed_worker_and_a_killed_parameter_server(tmp_path):
+def test_cluster_trains_and_survives_a_killed_worker_a_killed_chief_and_a_killed_parameter_server(tmp_path):
     log_dir, models_dir = tmp_path / "l", tmp_path / "m"
     save_path = models_dir / "a3c" / "CartPole-v1.save"
     status_path = log_dir / "launcher.json"
     out_path = tmp_path / "launcher.out"
+    chief_log, worker_log = log_dir / "processes" / "worker-0.log", log_dir / "processes" / "worker-1.log"
     command = [sys.executable, "-m", "a2c_tf1.a3c", "--env", "CartPole-v1", "--processes", "2", "--seed", "0",
                "--num-timesteps", str(BUDGET), "--log-interval", "1000", "--save-interval", "2000",
                "--models-dir", str(models_dir), "--log-dir", str(log_dir)]
@@ -96,27 +108,52 @@ def test_cluster_trains_and_survives_a_killed_worker_and_a_killed_parameter_serv
         restarted = children(status_path)[("worker", 1)]
         started.add(restarted)
         assert restarted != victim and alive(restarted)
-        wait_for(lambda: "worker 1 starts at global step" in (log_dir / "processes" / "worker-1.log").read_text(),
-                 240, "the restarted worker to re-sync", launcher, log)
+        # Its log is appended to: the first line is the killed process's, the second the restarted one's.
+        wait_for(lambda: len(start_steps(worker_log, "worker 1")) == 2, 240, "the restarted worker to re-sync",
+                 launcher, log)
         wait_for(lambda: global_step(log_dir) >= before + 3000, 240, "the step to rise after the kill", launcher, log)
         survived += 1
 
-        # 2. kill -9 the parameter server after a checkpoint: the cluster restarts from it.
+        # 2. kill -9 the chief after a checkpoint: the launcher restarts it, and it goes on from the global
+        # variables on the live parameter server (not from its checkpoint, which is older) and saves again.
         wait_for(lambda: saved_step(save_path) >= before, 240, "a checkpoint after the worker kill", launcher, log)
+        chief, chief_killed_near = first[("worker", 0)], global_step(log_dir)
+        os.kill(chief, signal.SIGKILL)
+        faults += 1
+        wait_for(lambda: children(status_path).get("worker_restarts") == 2, 60, "the chief restart", launcher, log)
+        # The launcher has reaped the killed chief: the checkpoint on disk is the last one it wrote.
+        chief_checkpoint = saved_step(save_path)
+        new_chief = children(status_path)[("worker", 0)]
+        started.add(new_chief)
+        assert new_chief != chief and alive(new_chief) and not alive(chief)
+        assert children(status_path)[("worker", 1)] == restarted, "worker 1 went on through the chief's restart"
+        wait_for(lambda: len(start_steps(chief_log, "worker 0 (chief)")) == 2, 240, "the restarted chief to start",
+                 launcher, log)
+        chief_restarted_at = start_steps(chief_log, "worker 0 (chief)")[-1]
+        assert chief_restarted_at > chief_checkpoint > 0, (chief_restarted_at, chief_checkpoint)
+        assert "resuming from" not in chief_log.read_text(), "the restarted chief did not roll back to its checkpoint"
+        wait_for(lambda: saved_step(save_path) > chief_restarted_at, 240, "a checkpoint from the restarted chief",
+                 launcher, log)
+        wait_for(lambda: global_step(log_dir) > saved_step(save_path) > chief_restarted_at, 240,
+                 "the step to rise after the chief's restart", launcher, log)
+        survived += 1
+
+        # 3. kill -9 the parameter server after a checkpoint: the cluster restarts from it.
         checkpointed = saved_step(save_path)
+        assert checkpointed < BUDGET, "the run had steps left for the parameter-server kill"
         os.kill(first[("ps", 0)], signal.SIGKILL)
         faults += 1
         wait_for(lambda: children(status_path).get("cluster_restarts") == 1, 60, "the cluster restart", launcher, log)
         started |= {pid for key, pid in children(status_path).items() if isinstance(key, tuple)}
-        assert not any(alive(first[key]) for key in [("ps", 0), ("worker", 0)]), "the old cluster was stopped"
+        assert not any(alive(pid) for pid in [first[("ps", 0)], new_chief, restarted]), "the old cluster was stopped"
         code = launcher.wait(timeout=420)
         assert code == 0, log()[-3000:]
-        resumed = re.findall(r"resuming from .* at global step ([\d,]+)",
-                             (log_dir / "processes" / "worker-0.log").read_text())
+        resumed = re.findall(r"resuming from .* at global step ([\d,]+)", chief_log.read_text())
         assert resumed and int(resumed[-1].replace(",", "")) >= checkpointed > 0, resumed
         assert saved_step(save_path) >= BUDGET
         survived += 1
         print(f"\nfaults injected: {faults}, survived: {survived}; worker killed near global step {before:,}, "
+              f"chief killed near {chief_killed_near:,} and restarted at {chief_restarted_at:,}, "
               f"parameter server killed after the checkpoint at {checkpointed:,}, resumed at {resumed[-1]}")
         assert not any(alive(pid) for pid in started), "every process the launcher started has exited"
     finally:
