@@ -2,7 +2,9 @@
 
 Prints one markdown table: for every run folder (``progress.csv`` + ``monitor.csv``), the mean raw score of
 the last 100 games finished by each step, with the published 6-seed mean beside it, and the policy entropy
-and fps of the log row at that step. A cell is blank where the run has not reached the step.
+and fps of the log row at that step. A cell is blank where the run has not reached the step. With
+``--mean``, a last row holds the mean over the runs (seeds) at each step every run has reached, the
+figure the published mean of 6 seeds compares with.
 """
 from __future__ import annotations
 
@@ -40,31 +42,35 @@ def row_at(progress: dict[str, np.ndarray], at: float) -> Optional[dict[str, flo
     return {key: float(column[index]) for key, column in progress.items()} if index >= 0 else None
 
 
-def run_cells(log_dir: str, at_steps: tuple[int, ...], game: Optional[str]) -> list[str]:
-    """``score (published)`` cells for one run, then the entropy and fps at its last step among ``at_steps``."""
+def run_means(log_dir: str, at_steps: tuple[int, ...]) -> tuple[list[Optional[float]], Optional[dict]]:
+    """One run's last-100 means at ``at_steps`` (None where it has not got there) and the log row at the
+    last step it reached."""
     steps, scores = read_scores(log_dir)
     order = np.argsort(steps, kind="stable")
     steps, scores = steps[order], scores[order]
     progress = read_progress(log_dir)
-    cells, last_row = [], None
+    means, last_row = [], None
     for at in at_steps:
         row = row_at(progress, at)
         mean = last_100_mean(steps, scores, at) if row is not None else None
-        if mean is None:
-            cells.append("")
-            continue
-        last_row = row
-        published = f" ({reference.published_score(game, at):.1f})" if game else ""
-        cells.append(f"{mean:.2f}{published}")
-    if last_row is None:
-        return cells + ["", ""]
-    return cells + [f"{last_row['policy_entropy']:.2f}", f"{last_row['fps']:.0f}"]
+        means.append(mean)
+        if mean is not None:
+            last_row = row
+    return means, last_row
+
+
+def score_cells(means: list[Optional[float]], at_steps: tuple[int, ...], game: Optional[str]) -> list[str]:
+    """``score (published)`` cells, blank where a mean is None."""
+    return ["" if mean is None else
+            f"{mean:.2f}" + (f" ({reference.published_score(game, at):.1f})" if game else "")
+            for mean, at in zip(means, at_steps)]
 
 
 def comparison_table(log_dirs: list[str], at_steps: tuple[int, ...] = DEFAULT_STEPS,
-                     game: Optional[str] = None) -> str:
+                     game: Optional[str] = None, mean_row: bool = False) -> str:
     """Markdown table of the runs' last-100 means at ``at_steps`` beside the published curve of ``game``
-    (taken from the first run's env id when not given; no published column for a game without a curve)."""
+    (taken from the first run's env id when not given; no published column for a game without a curve).
+    ``mean_row`` adds the mean over the runs at each step all of them have reached."""
     if game is None:
         env_id = read_env_id(log_dirs[0])
         name = reference.game_of(env_id) if env_id else None
@@ -73,8 +79,16 @@ def comparison_table(log_dirs: list[str], at_steps: tuple[int, ...] = DEFAULT_ST
         game = reference.canonical_game(game)
     header = ["run"] + [f"{at / 1e6:g}M" for at in at_steps] + ["entropy", "fps"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    every_run = []
     for log_dir in log_dirs:
-        lines.append("| " + " | ".join([log_dir] + run_cells(log_dir, at_steps, game)) + " |")
+        means, last_row = run_means(log_dir, at_steps)
+        every_run.append(means)
+        tail = ["", ""] if last_row is None else [f"{last_row['policy_entropy']:.2f}", f"{last_row['fps']:.0f}"]
+        lines.append("| " + " | ".join([log_dir] + score_cells(means, at_steps, game) + tail) + " |")
+    if mean_row:
+        columns = [None if any(m is None for m in column) else float(np.mean(column)) for column in zip(*every_run)]
+        label = f"**mean of {len(log_dirs)} runs**"
+        lines.append("| " + " | ".join([label] + score_cells(columns, at_steps, game) + ["", ""]) + " |")
     note = f"last-100 mean of raw game scores (baselines' published {game} curve in brackets)" if game \
         else "last-100 mean of raw game scores"
     return note + "\n\n" + "\n".join(lines)
@@ -95,9 +109,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("log_dirs", nargs="+", help="run folders holding progress.csv and monitor.csv")
     parser.add_argument("--at", type=_steps, default=DEFAULT_STEPS, help="steps to compare at (default 1M..10M)")
     parser.add_argument("--game", default=None, help="published curve to compare with (default: the runs' game)")
+    parser.add_argument("--mean", action="store_true",
+                        help="add a row with the mean over the runs (seeds) at each step all of them reached")
     args = parser.parse_args(argv)
     try:
-        print(comparison_table(args.log_dirs, args.at, args.game))
+        print(comparison_table(args.log_dirs, args.at, args.game, args.mean))
     except (OSError, ValueError, KeyError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1

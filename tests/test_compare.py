@@ -18,16 +18,16 @@ def test_last_100_mean_takes_the_games_finished_by_the_step():
     assert compare.last_100_mean(steps, scores, 1e9) == pytest.approx(200.5)  # games 151..250
 
 
-def write_run(folder, env_id="BreakoutNoFrameskip-v4"):
+def write_run(folder, env_id="BreakoutNoFrameskip-v4", offset=0.0, rows=15):
     folder.mkdir()
     with open(folder / "monitor.csv", "w") as f:
         f.write("#" + json.dumps({"t_start": 0.0, "env_id": env_id}) + "\n")
         f.write("r,l,t,total_timesteps\n")
-        for i in range(1, 301):  # a game of score i/10 ends every 5,000 steps
-            f.write(f"{i / 10},100,{i},{i * 5000}\n")
+        for i in range(1, 301):  # a game of score i/10 + offset ends every 5,000 steps
+            f.write(f"{i / 10 + offset},100,{i},{i * 5000}\n")
     with open(folder / "progress.csv", "w") as f:
         f.write("nupdates,total_timesteps,fps,policy_entropy\n")
-        for i in range(1, 16):
+        for i in range(1, rows + 1):
             f.write(f"{i},{i * 100_000},{700 + i},{1.4 - i / 100}\n")
 
 
@@ -52,3 +52,17 @@ def test_cli_prints_the_table_and_refuses_bad_steps(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "a2c_tf1.compare", str(tmp_path / "run"), "--at", "2e7"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "steps must lie in" in bad.stderr
+
+
+def test_the_mean_row_averages_the_runs_where_every_run_has_got_there(tmp_path):
+    write_run(tmp_path / "a")
+    write_run(tmp_path / "b", offset=3.0)  # 3 above a at every step
+    write_run(tmp_path / "c", offset=-1.5, rows=12)  # stops at 1.2M
+    runs = [str(tmp_path / n) for n in "abc"]
+    table = compare.comparison_table(runs, (1_000_000, 1_500_000), mean_row=True)
+    mean = table.splitlines()[-1].split(" | ")
+    # 1M: a 15.05, b 18.05, c 13.55 -> 15.55; 1.5M: c has not got there -> blank.
+    assert mean[0] == "| **mean of 3 runs**"
+    assert mean[1] == f"15.55 ({reference.published_score('Breakout', 1e6):.1f})"
+    assert mean[2] == ""
+    assert "**mean of" not in compare.comparison_table(runs, (1_000_000,))
