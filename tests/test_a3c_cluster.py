@@ -307,6 +307,12 @@ def one_error_line(proc: subprocess.CompletedProcess) -> str:
     (["--job", "ps", "--task", 0, "--env", "CartPole-v1", "--cluster-spec", "BAD"], "must hold"),
     (["--job", "ps", "--task", 0, "--env", "CartPole-v1", "--policy", "cnn", "--cluster-spec", "SPEC"], "needs image"),
     (["--job", "worker", "--task", 0, "--env", "CartPole-v1", "--lr", 0, "--cluster-spec", "SPEC"], "--lr"),
+    (["--processes", 2, "--env", "CartPole-v1", "--threads", 2],
+     "--threads does not go with --processes: each worker process runs one actor-learner thread"),
+    (["--job", "worker", "--task", 0, "--env", "CartPole-v1", "--threads", 2, "--cluster-spec", "SPEC"],
+     "--threads does not go with --job: a worker process runs one actor-learner thread"),
+    (["--job", "ps", "--task", 0, "--env", "CartPole-v1", "--threads", 2, "--cluster-spec", "SPEC"],
+     "--threads does not go with --job"),
 ])
 def test_bad_cluster_settings_are_one_line_and_exit_4_before_any_file_or_process(tmp_path, args, fragment):
     from a2c_tf1.a3c.launch import free_ports
