@@ -11,7 +11,7 @@ from typing import Optional
 from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
                                 non_negative_float, non_negative_int, positive_float, positive_int,
                                 settings_mismatch_message, unit_float, yes_no)
-from a2c_tf1.config import GENERATIONS, OPTIMIZERS, PRESETS, TrainConfig
+from a2c_tf1.config import GENERATIONS, IMAGE_ONLY_POLICIES, OPTIMIZERS, POLICY_NAMES, PRESETS, TrainConfig
 from a2c_tf1.schedules import SCHEDULES
 
 
@@ -65,10 +65,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(**values).resolved()
     if config.lrschedule not in SCHEDULES:
         raise CliError(f"unknown --lrschedule {config.lrschedule!r}; choose one of {', '.join(SCHEDULES)}")
-    from a2c_tf1.policies import POLICIES
-
-    if config.policy not in POLICIES:
-        raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICIES)}")
+    if config.policy not in POLICY_NAMES:
+        raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICY_NAMES)}")
     if config.optimizer not in OPTIMIZERS:
         raise CliError(f"unknown --optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if config.baselines not in GENERATIONS:
@@ -93,13 +91,10 @@ def run_settings(config: TrainConfig) -> dict:
 
 
 def train_command(config: TrainConfig) -> int:
-    from a2c_tf1.agent import STATE_SUFFIX, Agent, SettingsMismatch, TrainingDiverged
-    from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.envs import UnknownEnvError, make_vec_env
-    from a2c_tf1.logger import Logger, ProgressLine
-    from a2c_tf1.policies import IMAGE_ONLY_POLICIES, POLICIES
-    from a2c_tf1.train import Interrupted, learn
 
+    # The env first: an unknown game or a policy that cannot read its observations is refused before
+    # TensorFlow is imported (seconds).
     try:
         env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max, frame=config.frame,
                            serve=config.serve, stack=config.env_stack)
@@ -109,6 +104,12 @@ def train_command(config: TrainConfig) -> int:
         if config.policy in IMAGE_ONLY_POLICIES and len(env.observation_space.shape) != 3:
             raise CliError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
                            f"{env.observation_space.shape}; use --policy mlp or lstm")
+        from a2c_tf1.agent import STATE_SUFFIX, Agent, SettingsMismatch, TrainingDiverged
+        from a2c_tf1.checkpoint import CheckpointError
+        from a2c_tf1.logger import Logger, ProgressLine
+        from a2c_tf1.policies import POLICIES
+        from a2c_tf1.train import Interrupted, learn
+
         agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, config.nenvs, config.nsteps,
                       config.nstack, ent_coef=config.ent_coef, vf_coef=config.vf_coef,
                       max_grad_norm=config.max_grad_norm, lr=config.lr, alpha=config.alpha, epsilon=config.epsilon,

@@ -7,6 +7,11 @@ from typing import Optional
 
 
 OPTIMIZERS = ("rmsprop", "adam")
+# The policies' names; their classes live in a2c_tf1.policies, which imports TensorFlow (seconds), so a
+# bad --policy or a policy that cannot read the env's observations is refused before that import.
+POLICY_NAMES = ("cnn", "cnn-2013", "mlp", "lstm", "lnlstm", "small-lstm")
+# The policies whose trunk is a convolution and so reads image observations only.
+IMAGE_ONLY_POLICIES = frozenset({"cnn", "cnn-2013", "small-lstm"})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 from gymnasium import spaces
 
+from a2c_tf1.config import IMAGE_ONLY_POLICIES, POLICY_NAMES  # noqa: F401 (IMAGE_ONLY_POLICIES: re-exported)
 from a2c_tf1.layers import batch_to_seq, conv, conv_to_fc, fc, lstm, sample_gumbel_max, seq_to_batch
 
 tf1 = tf.compat.v1
@@ -154,7 +155,5 @@ class SmallLstmPolicy(LstmPolicy):
     trunk = staticmethod(elu_cnn_42)
 
 
-POLICIES = {"cnn": CnnPolicy, "cnn-2013": Cnn2013Policy, "mlp": MlpPolicy, "lstm": LstmPolicy,
-            "lnlstm": LnLstmPolicy, "small-lstm": SmallLstmPolicy}
-# The policies whose trunk is a convolution and so reads image observations only.
-IMAGE_ONLY_POLICIES = frozenset({"cnn", "cnn-2013", "small-lstm"})
+POLICIES = dict(zip(POLICY_NAMES, (CnnPolicy, Cnn2013Policy, MlpPolicy, LstmPolicy, LnLstmPolicy, SmallLstmPolicy),
+                    strict=True))

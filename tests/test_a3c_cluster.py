@@ -197,7 +197,7 @@ def test_a_bad_cluster_spec_is_one_line(tmp_path):
                                   json.dumps({"ps": ["x:1"], "worker": ["x:70000"]}),
                                   json.dumps({"ps": ["x:1"], "worker": ["x:1"]})])
 def test_malformed_cluster_specs_are_refused(tmp_path, text):
-    from a2c_tf1.a3c.cluster import ClusterSpecError, load_cluster_spec
+    from a2c_tf1.a3c.cluster_spec import ClusterSpecError, load_cluster_spec
 
     spec = tmp_path / "spec.json"
     spec.write_text(text)

@@ -204,7 +204,7 @@ def _report(outcome, config: A3CConfig, saves: bool = True) -> int:
 
 def load_role_spec(args: argparse.Namespace) -> dict:
     """The cluster spec of ``--job``/``--task``/``--cluster-spec``, checked; SettingsError otherwise."""
-    from a2c_tf1.a3c.cluster import ClusterSpecError, load_cluster_spec
+    from a2c_tf1.a3c.cluster_spec import ClusterSpecError, load_cluster_spec
 
     if args.task is None or args.cluster_spec is None:
         raise SettingsError("--job needs --task and --cluster-spec")

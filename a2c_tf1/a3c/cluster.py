@@ -10,7 +10,6 @@ and restores again, so it never trains from (and saves over the checkpoint with)
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -34,10 +33,6 @@ from a2c_tf1.logger import Logger, ProgressLine
 tf1 = tf.compat.v1
 
 CLUSTER_WAIT_S = 300.0  # a worker waits this long for the parameter servers, then for the chief's initialisation
-
-
-class ClusterSpecError(ValueError):
-    """The cluster-spec file is missing or malformed, or the task is not in it."""
 
 
 class ClusterWaitError(TimeoutError):
@@ -86,33 +81,6 @@ def wait_for_parameter_servers(addresses: list[str], wait_s: float, say, poll_s:
                     say(f"waiting up to {wait_s:g} s for parameter server {task} at {address}")
                     announced = True
                 time.sleep(poll_s)
-
-
-def _is_address(text) -> bool:
-    """``host:port`` with a port TensorFlow can listen on."""
-    if not isinstance(text, str) or ":" not in text:
-        return False
-    host, port = text.rsplit(":", 1)
-    return bool(host) and port.isdigit() and 0 < int(port) < 65536
-
-
-def load_cluster_spec(path: str, job: str, task: int) -> dict:
-    """``{"ps": ["host:port", ...], "worker": ["host:port", ...]}`` from a JSON file, checked."""
-    try:
-        with open(path) as f:
-            spec = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise ClusterSpecError(f"cannot read the cluster spec {path}: {exc}") from None
-    if not isinstance(spec, dict) or set(spec) != {"ps", "worker"} or not all(
-            isinstance(spec[k], list) and spec[k] and all(_is_address(a) for a in spec[k]) for k in ("ps", "worker")):
-        raise ClusterSpecError(f"{path} must hold {{\"ps\": [\"host:port\", ...], \"worker\": [\"host:port\", ...]}} "
-                               f"with ports 1-65535")
-    addresses = spec["ps"] + spec["worker"]
-    if len(set(addresses)) != len(addresses):
-        raise ClusterSpecError(f"{path} lists an address twice: every role needs its own port")
-    if not 0 <= task < len(spec[job]):
-        raise ClusterSpecError(f"--task {task} is not in {path}: it lists {len(spec[job])} {job} task(s)")
-    return spec
 
 
 def run_ps(spec: dict, task: int, stop: Optional[threading.Event] = None) -> str:

@@ -13,10 +13,10 @@ import numpy as np
 from gymnasium import spaces
 
 from a2c_tf1.a3c.config import A3CConfig
+from a2c_tf1.config import IMAGE_ONLY_POLICIES
 from a2c_tf1.envs import env_spec, is_atari
 from a2c_tf1.envs.atari import EpisodicLifeEnv, FireResetEnv
 from a2c_tf1.envs.monitor import GameScore
-from a2c_tf1.policies import IMAGE_ONLY_POLICIES
 
 
 class ActionSubset(gym.ActionWrapper):

@@ -1,0 +1,51 @@
+"""Settings that cannot work are refused before TensorFlow is imported (seconds on a small machine), so a
+typo costs a fraction of a second, in both command lines, and nothing is written."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs every case in one interpreter and stops at the first that imported TensorFlow or did not fail.
+CHECK = """
+import contextlib, io, json, sys
+from a2c_tf1.cli import main as a2c_main
+from a2c_tf1.a3c.cli import main as a3c_main
+for entry, argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = (a2c_main if entry == "a2c" else a3c_main)(argv)
+    if code == 0 or "tensorflow" in sys.modules:
+        print("FAILED", entry, argv, code, "tensorflow" in sys.modules, err.getvalue())
+        break
+    print("refused", entry, argv, err.getvalue().strip())
+"""
+
+
+def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"ps": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}))
+    dirs = ["--models-dir", str(tmp_path / "m"), "--log-dir", str(tmp_path / "l")]
+    cases = [
+        ("a2c", ["--env", "NoSuchGame-v4"]),
+        ("a2c", ["--policy", "rnn"]),
+        ("a2c", ["--policy", "cnn", "--env", "CartPole-v1"]),
+        ("a2c", ["--baselines", "2019"]),
+        ("a2c", ["--env-stack", "gym"]),
+        ("a3c", ["--env", "NoSuchGame-v4"]),
+        ("a3c", ["--env", "CartPole-v1", "--policy", "cnn"]),
+        ("a3c", ["--env", "BreakoutNoFrameskip-v4", "--policy", "mlp"]),
+        ("a3c", ["--preset", "a3c-breakout", "--action-set", "1,2,99"]),
+        ("a3c", ["--job", "ps", "--task", "0", "--env", "CartPole-v1", "--cluster-spec", str(tmp_path / "none.json")]),
+        ("a3c", ["--job", "worker", "--task", "3", "--env", "CartPole-v1", "--cluster-spec", str(spec)]),
+    ]
+    proc = subprocess.run([sys.executable, "-c", CHECK, json.dumps([(e, argv + dirs) for e, argv in cases])],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    refused = [line for line in proc.stdout.splitlines() if line.startswith("refused")]
+    assert "FAILED" not in proc.stdout, proc.stdout
+    assert len(refused) == len(cases), proc.stdout + proc.stderr[-2000:]
+    assert not (tmp_path / "m").exists() and not (tmp_path / "l").exists()
