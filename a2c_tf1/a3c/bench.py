@@ -17,15 +17,10 @@ import tempfile
 import threading
 import time
 
-import tensorflow as tf
-
 from a2c_tf1.a3c.config import A3CConfig
 from a2c_tf1.a3c.envs import WorkerEnv
-from a2c_tf1.a3c.graph import session_config
-from a2c_tf1.a3c.train import WorkerFailure, work_and_report, build_threads, probe_spaces
+from a2c_tf1.a3c.train import WorkerFailure, build_threads, probe_spaces, threads_session, work_and_report
 from a2c_tf1.a3c.worker import Update, Worker
-
-tf1 = tf.compat.v1
 
 
 def measure_threads(env_id: str, threads: int, seconds: float) -> float:
@@ -35,7 +30,7 @@ def measure_threads(env_id: str, threads: int, seconds: float) -> float:
                            log_dir=tmp).resolved(image_observations=True)
         ob_space, ac_space = probe_spaces(config)
         graph, glob, locals_ = build_threads(config, ob_space, ac_space)
-        sess = tf1.Session(graph=graph, config=session_config(threads + 1))
+        sess = threads_session(graph)
         sess.run([glob.initializer] + [local.initializer for local in locals_])
         envs = [WorkerEnv(env_id, i, config.noop_max) for i in range(threads)]
         workers = [Worker(local, glob, env, config, sess) for local, env in zip(locals_, envs)]

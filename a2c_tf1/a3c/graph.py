@@ -222,9 +222,13 @@ class LocalNetwork:
         self.initializer = tf1.variables_initializer(self.variables)
 
 
+RUN_OPS_IN_CALLER = -1  # inter_op_parallelism_threads below 0: every op runs in the thread that called run
+
+
 def session_config(inter_op_threads: int, device_filters: Optional[list] = None,
                    operation_timeout_s: Optional[float] = None) -> tf1.ConfigProto:
-    """One intra-op thread per op (the workers are the parallelism; more fight over the cores)."""
+    """One intra-op thread per op (the workers are the parallelism; more fight over the cores);
+    ``inter_op_threads`` threads to run ops on, or :data:`RUN_OPS_IN_CALLER`."""
     config = tf1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=inter_op_threads,
                              allow_soft_placement=True)
     if device_filters:
