@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from gymnasium import spaces
 
-from a2c_tf1.config import IMAGE_ONLY_POLICIES, POLICY_NAMES  # noqa: F401 (IMAGE_ONLY_POLICIES: re-exported)
+from a2c_tf1.config import POLICY_NAMES
 from a2c_tf1.layers import batch_to_seq, conv, conv_to_fc, fc, lstm, sample_gumbel_max, seq_to_batch
 
 tf1 = tf.compat.v1
