@@ -11,7 +11,7 @@ from typing import Optional
 from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
                                 non_negative_float, non_negative_int, positive_float, positive_int,
                                 settings_mismatch_message, unit_float, yes_no)
-from a2c_tf1.config import GENERATIONS, IMAGE_ONLY_POLICIES, OPTIMIZERS, POLICY_NAMES, PRESETS, TrainConfig
+from a2c_tf1.config import GENERATIONS, OPTIMIZERS, POLICY_NAMES, PRESETS, TrainConfig, image_policy_error
 from a2c_tf1.schedules import SCHEDULES
 
 
@@ -101,9 +101,9 @@ def train_command(config: TrainConfig) -> int:
     except (UnknownEnvError, ValueError) as exc:
         raise CliError(str(exc)) from None
     try:
-        if config.policy in IMAGE_ONLY_POLICIES and len(env.observation_space.shape) != 3:
-            raise CliError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
-                           f"{env.observation_space.shape}; use --policy mlp or lstm")
+        error = image_policy_error(config.policy, config.env_id, env.observation_space.shape)
+        if error:
+            raise CliError(error)
         from a2c_tf1.agent import STATE_SUFFIX, Agent, SettingsMismatch, TrainingDiverged
         from a2c_tf1.checkpoint import CheckpointError
         from a2c_tf1.logger import Logger, ProgressLine

@@ -14,6 +14,15 @@ POLICY_NAMES = ("cnn", "cnn-2013", "mlp", "lstm", "lnlstm", "small-lstm")
 IMAGE_ONLY_POLICIES = frozenset({"cnn", "cnn-2013", "small-lstm"})
 
 
+def image_policy_error(policy: str, env_id: str, ob_shape: tuple, image_only=IMAGE_ONLY_POLICIES) -> Optional[str]:
+    """The one-line error when ``policy`` (one of ``image_only``) meets observations of ``ob_shape`` that are
+    not images (height, width, channels); None when it can read them."""
+    if policy in image_only and len(ob_shape) != 3:
+        return (f"the {policy} policy needs image observations but {env_id} gives shape {ob_shape}; "
+                "use --policy mlp or lstm")
+    return None
+
+
 @dataclass(frozen=True)
 class Generation:
     """What differs between baselines' A2C code generations (same graph, same checkpoint format)."""

@@ -49,3 +49,9 @@ def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
     assert "FAILED" not in proc.stdout, proc.stdout
     assert len(refused) == len(cases), proc.stdout + proc.stderr[-2000:]
     assert not (tmp_path / "m").exists() and not (tmp_path / "l").exists()
+    # The same mistake gets the same sentence from both command lines (one check serves both).
+    cnn_on_cartpole = [line.split("error: ", 1)[1] for line in refused
+                       if "'cnn'" in line and "'CartPole-v1'" in line and "--job" not in line]
+    assert len(cnn_on_cartpole) == 2 and cnn_on_cartpole[0] == cnn_on_cartpole[1], cnn_on_cartpole
+    assert cnn_on_cartpole[0] == ("the cnn policy needs image observations but CartPole-v1 gives shape (4,); "
+                                  "use --policy mlp or lstm")

@@ -13,7 +13,7 @@ import numpy as np
 from gymnasium import spaces
 
 from a2c_tf1.a3c.config import A3CConfig
-from a2c_tf1.config import IMAGE_ONLY_POLICIES
+from a2c_tf1.config import IMAGE_ONLY_POLICIES, image_policy_error
 from a2c_tf1.envs import env_spec, is_atari
 from a2c_tf1.envs.atari import EpisodicLifeEnv, FireResetEnv
 from a2c_tf1.envs.monitor import GameScore
@@ -128,9 +128,8 @@ def probe_spaces(config: A3CConfig):
 
 def check_policy(config: A3CConfig, ob_space) -> None:
     """ValueError when the policy cannot read these observations."""
-    image = len(ob_space.shape) == 3
-    if (config.policy in IMAGE_ONLY_POLICIES or config.policy == "two-tower") and not image:
-        raise ValueError(f"the {config.policy} policy needs image observations but {config.env_id} gives shape "
-                         f"{ob_space.shape}; use --policy mlp or lstm")
-    if config.policy == "mlp" and image:
+    error = image_policy_error(config.policy, config.env_id, ob_space.shape, IMAGE_ONLY_POLICIES | {"two-tower"})
+    if error:
+        raise ValueError(error)
+    if config.policy == "mlp" and len(ob_space.shape) == 3:
         raise ValueError(f"{config.env_id} gives images; use --policy cnn, cnn-2013, lstm or two-tower")
