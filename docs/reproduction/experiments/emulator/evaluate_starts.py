@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import sys
 
@@ -44,8 +45,6 @@ def played(out: str) -> list[dict]:
 
 def play(checkpoint: str, start: str, games: int, seed: int) -> tuple[list[float], list[int]]:
     """``games`` full games of the agent in ``checkpoint`` from ``start``'s game state: (scores, lengths)."""
-    import io
-
     from a2c_tf1.agent import Agent
     from a2c_tf1.evaluate import evaluate, make_eval_env
     from a2c_tf1.policies import POLICIES
