@@ -43,6 +43,16 @@ def played(out: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def write_rows(out: str, rows: list[dict]) -> None:
+    """Every game so far, written atomically: a kill leaves the previous complete CSV."""
+    from a2c_tf1.files import atomic_output
+
+    with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def play(checkpoint: str, start: str, games: int, seed: int) -> tuple[list[float], list[int]]:
     """``games`` full games of the agent in ``checkpoint`` from ``start``'s game state: (scores, lengths)."""
     from a2c_tf1.agent import Agent
@@ -97,12 +107,7 @@ def main(argv: list[str]) -> int:
             new = [{"checkpoint": checkpoint, "start": start, "game": done + i, "score": s, "length": n}
                    for i, (s, n) in enumerate(zip(scores, lengths))]
             rows += new
-            write_header = not os.path.exists(args.out)
-            with open(args.out, "a", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=FIELDS)
-                if write_header:
-                    writer.writeheader()
-                writer.writerows(new)
+            write_rows(args.out, rows)
             print(f"{checkpoint} from {start}'s start: {np.mean(scores):.1f} over {len(scores)} games", flush=True)
     print(summary(rows))
     return 0
