@@ -156,13 +156,13 @@ def train_command(config: TrainConfig) -> int:
 
 
 def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
+    check_evaluation_inputs(config.env_id, args.video, config.save_path,
+                            f"a folder holding {os.path.basename(config.save_path)}", args.scores)
     from a2c_tf1.agent import Agent
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.evaluate import evaluate, make_eval_env
     from a2c_tf1.policies import POLICIES
 
-    check_evaluation_inputs(config.env_id, args.video, config.save_path,
-                            f"a folder holding {os.path.basename(config.save_path)}")
     env = make_eval_env(config.env_id, config.seed, config.noop_max, config.frame, serve=config.serve)
     agent = Agent(POLICIES[config.policy], env.observation_space, env.action_space, 1, 1, config.nstack,
                   seed=config.seed, baselines=config.baselines)
@@ -172,7 +172,7 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
         env.close()
         raise CliError(f"cannot evaluate: {exc}") from None
     evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
-             video_path=args.video, max_steps=args.max_steps)
+             video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
     return 0
 
 

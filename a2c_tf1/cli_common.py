@@ -71,18 +71,23 @@ def yes_no(text: str) -> bool:
 
 
 def add_evaluation_flags(parser: argparse.ArgumentParser, title: str) -> None:
-    """``--evaluate``, ``--episodes``, ``--video``, ``--deterministic``, ``--max-steps`` (A2C and A3C CLIs)."""
+    """``--evaluate``, ``--episodes``, ``--video``, ``--scores``, ``--deterministic``, ``--max-steps`` (A2C and
+    A3C CLIs)."""
     evaluation = parser.add_argument_group(title)
     evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
     evaluation.add_argument("--episodes", type=positive_int, default=30, help="games to play (default 30)")
     evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
+    evaluation.add_argument("--scores", default=None, metavar="PATH.csv",
+                            help="write each game's score and length to PATH.csv (rewritten after every game)")
     evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
     evaluation.add_argument("--max-steps", type=positive_int, default=None, help="cap on agent steps per game")
 
 
-def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, models_dir_hint: str) -> None:
+def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, models_dir_hint: str,
+                            scores: Optional[str] = None) -> None:
     """One-line errors for ``--evaluate`` (A2C and A3C): an env that is not an ALE game, a video path that is
-    neither .mp4 nor .gif, a missing checkpoint (``models_dir_hint`` says what --models-dir should hold)."""
+    neither .mp4 nor .gif, a scores path that is not .csv or is a folder, a missing checkpoint
+    (``models_dir_hint`` says what --models-dir should hold)."""
     from a2c_tf1.envs import UnknownEnvError, is_atari
 
     try:
@@ -93,6 +98,8 @@ def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, m
         raise CliError(f"--evaluate plays Atari games; {env_id} is not an ALE id")
     if video and os.path.splitext(video)[1].lower() not in (".mp4", ".gif"):
         raise CliError(f"--video {video!r}: give a path ending in .mp4 or .gif")
+    if scores and (not scores.lower().endswith(".csv") or os.path.isdir(scores)):
+        raise CliError(f"--scores {scores!r}: give a file path ending in .csv")
     if not os.path.exists(save_path):
         raise CliError(f"no checkpoint at {save_path}; train first (same flags without --evaluate) "
                        f"or point --models-dir at {models_dir_hint}")

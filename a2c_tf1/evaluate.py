@@ -1,6 +1,7 @@
 """Play full games with a saved agent, report scores and optionally record a video. Never trains or saves."""
 from __future__ import annotations
 
+import csv
 import sys
 from typing import Optional
 
@@ -60,6 +61,15 @@ def write_video(path: str, frames: list, fps: float) -> None:
                     writer.append_data(frame)
 
 
+def write_scores(path: str, scores: list[float], lengths: list[int]) -> None:
+    """Every game so far as ``game,score,length`` rows (game counts from 0), written atomically: a kill during
+    a long evaluation leaves the games finished before it."""
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["game", "score", "length"])
+        writer.writerows((game, f"{score:.10g}", length) for game, (score, length) in enumerate(zip(scores, lengths)))
+
+
 def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "nature", serve: bool = True):
     """One env with training's semantics and raw (unclipped) rewards; ``observation_space`` is one frame.
 
@@ -76,10 +86,12 @@ def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "natu
 
 
 def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, deterministic: bool = False,
-             video_path: Optional[str] = None, max_steps: Optional[int] = None, stream=None) -> dict:
+             video_path: Optional[str] = None, max_steps: Optional[int] = None, stream=None,
+             scores_path: Optional[str] = None) -> dict:
     """Play ``episodes`` full games (up to ``noop_max`` random no-op frames at each start).
 
-    The first game is recorded to ``video_path`` (one frame per agent step, played back in real time).
+    The first game is recorded to ``video_path`` (one frame per agent step, played back in real time);
+    each game's raw score and agent steps go to ``scores_path`` (a CSV) as soon as it ends.
     """
     stream = stream or sys.stdout
     progress = ProgressLine(episodes, label="episode")
@@ -91,6 +103,8 @@ def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, determi
             score, steps = play_game(agent, env, nstack, deterministic, max_steps, frames if episode == 0 else None)
             scores.append(score)
             lengths.append(steps)
+            if scores_path:
+                write_scores(scores_path, scores, lengths)
         progress.update(episodes)
         progress.clear()
         # The 2600 draws 60 frames a second and the agent acts every 4th: 15 recorded frames = 1 s of play.
@@ -106,4 +120,6 @@ def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, determi
                  f"length {np.mean(lengths):.0f} ± {np.std(lengths):.0f} steps  (min {min(lengths)}, max {max(lengths)})\n")
     if video_path:
         stream.write(f"video: {video_path} ({len(frames)} frames at {fps:g} fps)\n")
+    if scores_path:
+        stream.write(f"scores: {scores_path} ({episodes} games)\n")
     return result

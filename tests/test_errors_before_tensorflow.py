@@ -35,9 +35,12 @@ def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
         ("a2c", ["--policy", "cnn", "--env", "CartPole-v1"]),
         ("a2c", ["--baselines", "2019"]),
         ("a2c", ["--env-stack", "gym"]),
+        ("a2c", ["--evaluate", "--scores", str(tmp_path / "games.txt")]),
+        ("a2c", ["--evaluate", "--video", str(tmp_path / "game.avi")]),
         ("a3c", ["--env", "NoSuchGame-v4"]),
         ("a3c", ["--env", "CartPole-v1", "--policy", "cnn"]),
         ("a3c", ["--env", "BreakoutNoFrameskip-v4", "--policy", "mlp"]),
+        ("a3c", ["--evaluate", "--scores", str(tmp_path)]),
         ("a3c", ["--preset", "a3c-breakout", "--action-set", "1,2,99"]),
         ("a3c", ["--job", "ps", "--task", "0", "--env", "CartPole-v1", "--cluster-spec", str(tmp_path / "none.json")]),
         ("a3c", ["--job", "worker", "--task", "3", "--env", "CartPole-v1", "--cluster-spec", str(spec)]),
@@ -55,3 +58,7 @@ def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
     assert len(cnn_on_cartpole) == 2 and cnn_on_cartpole[0] == cnn_on_cartpole[1], cnn_on_cartpole
     assert cnn_on_cartpole[0] == ("the cnn policy needs image observations but CartPole-v1 gives shape (4,); "
                                   "use --policy mlp or lstm")
+    # --evaluate's paths are checked before the checkpoint is looked for (none exists here).
+    for flag, sentence in (("--scores", "give a file path ending in .csv"), ("--video", "ending in .mp4 or .gif")):
+        lines = [line for line in refused if f"error: {flag} " in line]
+        assert len(lines) == (2 if flag == "--scores" else 1) and all(sentence in line for line in lines), refused

@@ -1,4 +1,5 @@
 """The dashboard command on a fixture run, and evaluation of a freshly saved agent on real Breakout."""
+import csv
 import hashlib
 import os
 import subprocess
@@ -102,10 +103,17 @@ def test_evaluate_writes_a_video_and_leaves_the_checkpoint_untouched(tmp_path, v
     agent.save(str(save_path))
     before = hashlib.sha256(save_path.read_bytes()).hexdigest()
     proc = subprocess.run([sys.executable, "run_breakout.py", "--evaluate", "--models-dir", str(models),
-                           "--episodes", "2", "--max-steps", "40", "--video", str(tmp_path / video)],
+                           "--episodes", "2", "--max-steps", "40", "--video", str(tmp_path / video),
+                           "--scores", str(tmp_path / "games.csv")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "2 games" in proc.stdout and "score" in proc.stdout
+    # Each game's row: 40 steps (the cap; a random agent keeps a life that long), and the printed mean is theirs.
+    with open(tmp_path / "games.csv", newline="") as f:
+        games = list(csv.DictReader(f))
+    assert [(g["game"], g["length"]) for g in games] == [("0", "40"), ("1", "40")]
+    mean = np.mean([float(g["score"]) for g in games])
+    assert f"score {mean:.1f} ± " in proc.stdout
     import imageio.v2 as imageio
 
     frames = [frame for frame in imageio.get_reader(str(tmp_path / video))]  # list() trips on len() == inf

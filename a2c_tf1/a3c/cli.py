@@ -274,7 +274,7 @@ def _check_mode(args: argparse.Namespace) -> None:
 
 def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
     check_evaluation_inputs(config.env_id, args.video, config.save_path,
-                            f"the folder holding a3c/{os.path.basename(config.save_path)}")
+                            f"the folder holding a3c/{os.path.basename(config.save_path)}", args.scores)
     from a2c_tf1.a3c.play import load_player
     from a2c_tf1.checkpoint import CheckpointError
     from a2c_tf1.evaluate import evaluate
@@ -284,7 +284,7 @@ def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         raise CliError(f"cannot evaluate: {exc}") from None
     evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
-             video_path=args.video, max_steps=args.max_steps)
+             video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
     agent.close()
     return 0
 

@@ -17,10 +17,12 @@ A stopped run resumes: the games already in the CSV are kept and not played agai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import os
 import sys
+import tempfile
 
 import ale_py.env
 import numpy as np
@@ -54,21 +56,25 @@ def write_rows(out: str, rows: list[dict]) -> None:
 
 
 def play(checkpoint: str, start: str, games: int, seed: int) -> tuple[list[float], list[int]]:
-    """``games`` full games of the agent in ``checkpoint`` from ``start``'s game state: (scores, lengths)."""
-    from a2c_tf1.agent import Agent
-    from a2c_tf1.evaluate import evaluate, make_eval_env
-    from a2c_tf1.policies import POLICIES
+    """``games`` full games of the agent in ``checkpoint`` from ``start``'s game state: (scores, lengths).
+
+    ``run_breakout.py --evaluate --scores`` plays them, in this process so that the patched reset holds.
+    """
+    from a2c_tf1.cli import main as run_breakout
 
     ale_py.env.AtariEnv.reset = RESETS[start]
-    env = make_eval_env(ENV_ID, seed)
-    agent = Agent(POLICIES["cnn"], env.observation_space, env.action_space, 1, 1, 4, seed=seed, num_threads=1,
-                  baselines="2018")
-    try:
-        agent.load(checkpoint)
-        result = evaluate(agent, env, ENV_ID, games, 4, stream=io.StringIO())
-    finally:
-        agent.close()
-    return result["scores"], result["lengths"]
+    if os.path.basename(checkpoint) != ENV_ID + ".save":
+        raise SystemExit(f"{checkpoint}: run_breakout.py loads <models-dir>/{ENV_ID}.save; rename it so")
+    with tempfile.TemporaryDirectory() as folder:
+        games_csv = os.path.join(folder, "games.csv")
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = run_breakout(["--env", ENV_ID, "--models-dir", os.path.dirname(checkpoint) or ".", "--seed",
+                                 str(seed), "--evaluate", "--episodes", str(games), "--scores", games_csv])
+        if code != 0:
+            raise SystemExit(f"run_breakout.py --evaluate failed on {checkpoint} (exit {code})")
+        with open(games_csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+    return [float(r["score"]) for r in rows], [int(r["length"]) for r in rows]
 
 
 def summary(rows: list[dict]) -> str:
