@@ -4,7 +4,8 @@ Prints one markdown table: for every run folder (``progress.csv`` + ``monitor.cs
 the last 100 games finished by each step, with the published 6-seed mean beside it, and the policy entropy
 and fps of the log row at that step. A cell is blank where the run has not reached the step. With
 ``--mean``, a last row holds the mean over the runs (seeds) at each step every run has reached, the
-figure the published mean of 6 seeds compares with.
+figure the published mean of 6 seeds compares with, and its standard error over the runs (``std(ddof=1) /
+sqrt(n)``), which says how far from the published value seed luck alone could put it.
 """
 from __future__ import annotations
 
@@ -59,18 +60,28 @@ def run_means(log_dir: str, at_steps: tuple[int, ...]) -> tuple[list[Optional[fl
     return means, last_row
 
 
-def score_cells(means: list[Optional[float]], at_steps: tuple[int, ...], game: Optional[str]) -> list[str]:
-    """``score (published)`` cells, blank where a mean is None."""
+def score_cells(means: list[Optional[float]], at_steps: tuple[int, ...], game: Optional[str],
+                errors: Optional[list[Optional[float]]] = None) -> list[str]:
+    """``score (published)`` cells, or ``score ± error (published)`` with ``errors``; blank where a mean is None."""
+    errors = errors or [None] * len(means)
     return ["" if mean is None else
-            f"{mean:.2f}" + (f" ({reference.published_score(game, at):.1f})" if game else "")
-            for mean, at in zip(means, at_steps)]
+            f"{mean:.2f}" + (f" ± {error:.2f}" if error is not None else "")
+            + (f" ({reference.published_score(game, at):.1f})" if game else "")
+            for mean, error, at in zip(means, errors, at_steps)]
+
+
+def mean_and_standard_error(values: list[float]) -> tuple[float, Optional[float]]:
+    """Mean over runs and its standard error, ``std(ddof=1) / sqrt(n)`` (None for a single run)."""
+    values = np.asarray(values, dtype=float)
+    error = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+    return float(values.mean()), error
 
 
 def comparison_table(log_dirs: list[str], at_steps: tuple[int, ...] = DEFAULT_STEPS,
                      game: Optional[str] = None, mean_row: bool = False) -> str:
     """Markdown table of the runs' last-100 means at ``at_steps`` beside the published curve of ``game``
     (taken from the first run's env id when not given; no published column for a game without a curve).
-    ``mean_row`` adds the mean over the runs at each step all of them have reached."""
+    ``mean_row`` adds the mean over the runs, ± its standard error, at each step all of them have reached."""
     if game is None:
         env_id = read_env_id(log_dirs[0])
         name = reference.game_of(env_id) if env_id else None
@@ -86,9 +97,11 @@ def comparison_table(log_dirs: list[str], at_steps: tuple[int, ...] = DEFAULT_ST
         tail = ["", ""] if last_row is None else [f"{last_row['policy_entropy']:.2f}", f"{last_row['fps']:.0f}"]
         lines.append("| " + " | ".join([log_dir] + score_cells(means, at_steps, game) + tail) + " |")
     if mean_row:
-        columns = [None if any(m is None for m in column) else float(np.mean(column)) for column in zip(*every_run)]
-        label = f"**mean of {len(log_dirs)} runs**"
-        lines.append("| " + " | ".join([label] + score_cells(columns, at_steps, game) + ["", ""]) + " |")
+        columns = [(None, None) if any(m is None for m in column) else mean_and_standard_error(column)
+                   for column in zip(*every_run)]
+        label = f"**mean of {len(log_dirs)} runs** (± standard error)"
+        cells = score_cells([m for m, _ in columns], at_steps, game, [e for _, e in columns])
+        lines.append("| " + " | ".join([label] + cells + ["", ""]) + " |")
     note = f"last-100 mean of raw game scores (baselines' published {game} curve in brackets)" if game \
         else "last-100 mean of raw game scores"
     return note + "\n\n" + "\n".join(lines)
@@ -110,7 +123,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--at", type=_steps, default=DEFAULT_STEPS, help="steps to compare at (default 1M..10M)")
     parser.add_argument("--game", default=None, help="published curve to compare with (default: the runs' game)")
     parser.add_argument("--mean", action="store_true",
-                        help="add a row with the mean over the runs (seeds) at each step all of them reached")
+                        help="add a row with the mean over the runs (seeds), ± its standard error, at each step all "
+                             "of them reached")
     args = parser.parse_args(argv)
     try:
         print(comparison_table(args.log_dirs, args.at, args.game, args.mean))

@@ -61,8 +61,11 @@ def test_the_mean_row_averages_the_runs_where_every_run_has_got_there(tmp_path):
     runs = [str(tmp_path / n) for n in "abc"]
     table = compare.comparison_table(runs, (1_000_000, 1_500_000), mean_row=True)
     mean = table.splitlines()[-1].split(" | ")
-    # 1M: a 15.05, b 18.05, c 13.55 -> 15.55; 1.5M: c has not got there -> blank.
-    assert mean[0] == "| **mean of 3 runs**"
-    assert mean[1] == f"15.55 ({reference.published_score('Breakout', 1e6):.1f})"
+    # 1M: a 15.05, b 18.05, c 13.55 -> 15.55; squared deviations 0.25 + 6.25 + 4.0 = 10.5, over n-1 = 2 is
+    # 5.25, whose root 2.2913 over sqrt(3) is a standard error of 1.32; 1.5M: c has not got there -> blank.
+    assert mean[0] == "| **mean of 3 runs** (± standard error)"
+    assert mean[1] == f"15.55 ± 1.32 ({reference.published_score('Breakout', 1e6):.1f})"
     assert mean[2] == ""
     assert "**mean of" not in compare.comparison_table(runs, (1_000_000,))
+    one = compare.comparison_table(runs[:1], (1_000_000,), mean_row=True).splitlines()[-1].split(" | ")
+    assert one[1] == f"15.05 ({reference.published_score('Breakout', 1e6):.1f})"  # one run: no error to give
