@@ -329,11 +329,17 @@ class Agent:
                 moment nor the one before it, or a missing ``.save`` beside a ``.state`` that holds no weights
                 (the older format).
         """
+        if not os.path.exists(path) and not os.path.exists(path + STATE_SUFFIX):
+            raise checkpoint.CheckpointError(f"no checkpoint at {path}")
+        state = self._read_state(path + STATE_SUFFIX)
+        # Settings first: another --nstack or --policy changes weight shapes, and the shape error the
+        # weights would give says less than the settings that changed.
+        if state is not None and SETTINGS in state and settings is not None:
+            compare_settings(decode_settings(state[SETTINGS], path + STATE_SUFFIX), settings,
+                             path + STATE_SUFFIX, ignore)
         if os.path.exists(path):
             self.load(path)
-        elif not os.path.exists(path + STATE_SUFFIX):
-            raise checkpoint.CheckpointError(f"no checkpoint at {path}")
-        return self._restore_state(path, have_weights=os.path.exists(path), settings=settings, ignore=ignore)
+        return self._restore_state(path, have_weights=os.path.exists(path), state=state)
 
     def load_training_state(self, path: str) -> int:
         """Restore the optimizer slots from ``<path>.state`` and return the timestep (0 if absent).
@@ -343,19 +349,25 @@ class Agent:
         """
         return self._restore_state(path, have_weights=True)[0]
 
-    def _restore_state(self, path: str, have_weights: bool, settings: Optional[dict] = None,
-                       ignore: tuple = ()) -> tuple[int, str]:
-        state_path = path + STATE_SUFFIX
+    @staticmethod
+    def _read_state(state_path: str) -> Optional[dict]:
+        """The ``.state`` file's dict, or None when there is none."""
         if not os.path.exists(state_path):
-            return 0, ""
+            return None
         state = checkpoint.load_params(state_path)
         if not isinstance(state, dict):
             raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+        return state
+
+    def _restore_state(self, path: str, have_weights: bool, state: Optional[dict] = None) -> tuple[int, str]:
+        """Slots, timestep and (if newer than the loaded ones) weights from ``state``, read from
+        ``<path>.state`` when not given; settings are :meth:`resume`'s to compare."""
+        state_path = path + STATE_SUFFIX
+        state = dict(state) if state is not None else self._read_state(state_path)
+        if state is None:
+            return 0, ""
         previous = state.pop(PREVIOUS_FINGERPRINT, None)
-        if SETTINGS in state:
-            saved_settings = decode_settings(state.pop(SETTINGS), state_path)
-            if settings is not None:
-                compare_settings(saved_settings, settings, state_path, ignore)
+        state.pop(SETTINGS, None)
         with_weights = WEIGHTS_FINGERPRINT in state  # older .state files hold slots and timestep only
         names = [name for name, _ in self._slots] + ["timestep"]
         shapes = [tuple(slot.shape.as_list()) for _, slot in self._slots] + [()]

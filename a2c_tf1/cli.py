@@ -8,8 +8,9 @@ import signal
 import sys
 from typing import Optional
 
-from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
-                                non_negative_float, non_negative_int, positive_float, positive_int,
+from a2c_tf1.cli_common import (CliError, OneLineParser, UsageError, add_evaluation_flags, check_evaluation_inputs,
+                                check_output_folder, list_presets, non_negative_float, non_negative_int,
+                                positive_float, positive_int, resolve_evaluation_flags,
                                 settings_mismatch_message, unit_float, yes_no)
 from a2c_tf1.config import GENERATIONS, OPTIMIZERS, POLICY_NAMES, PRESETS, TrainConfig, image_policy_error
 from a2c_tf1.schedules import SCHEDULES
@@ -59,24 +60,24 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Preset values, then the flags given next to it."""
     if args.preset not in PRESETS:
-        raise CliError(f"unknown preset {args.preset!r}; known presets: {', '.join(PRESETS)}")
+        raise UsageError(f"unknown preset {args.preset!r}; known presets: {', '.join(PRESETS)}")
     values = dict(PRESETS[args.preset].overrides)
     values.update({field: getattr(args, field) for field, _, _ in _FLAGS.values() if getattr(args, field) is not None})
     config = TrainConfig(**values).resolved()
     if config.lrschedule not in SCHEDULES:
-        raise CliError(f"unknown --lrschedule {config.lrschedule!r}; choose one of {', '.join(SCHEDULES)}")
+        raise UsageError(f"unknown --lrschedule {config.lrschedule!r}; choose one of {', '.join(SCHEDULES)}")
     if config.policy not in POLICY_NAMES:
-        raise CliError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICY_NAMES)}")
+        raise UsageError(f"unknown --policy {config.policy!r}; choose one of {', '.join(POLICY_NAMES)}")
     if config.optimizer not in OPTIMIZERS:
-        raise CliError(f"unknown --optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        raise UsageError(f"unknown --optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if config.baselines not in GENERATIONS:
-        raise CliError(f"unknown --baselines {config.baselines!r}; choose one of {', '.join(GENERATIONS)}")
+        raise UsageError(f"unknown --baselines {config.baselines!r}; choose one of {', '.join(GENERATIONS)}")
     from a2c_tf1.envs import FRAMES, STACKS
 
     if config.frame not in FRAMES:
-        raise CliError(f"unknown --frame {config.frame!r}; choose one of {', '.join(FRAMES)}")
+        raise UsageError(f"unknown --frame {config.frame!r}; choose one of {', '.join(FRAMES)}")
     if config.env_stack not in STACKS:
-        raise CliError(f"unknown --env-stack {config.env_stack!r}; choose one of {', '.join(STACKS)}")
+        raise UsageError(f"unknown --env-stack {config.env_stack!r}; choose one of {', '.join(STACKS)}")
     return config
 
 
@@ -93,12 +94,17 @@ def run_settings(config: TrainConfig) -> dict:
 def train_command(config: TrainConfig) -> int:
     from a2c_tf1.envs import UnknownEnvError, make_vec_env
 
+    check_output_folder("--models-dir", config.models_dir)
+    check_output_folder("--log-dir", config.log_dir)
+
     # The env first: an unknown game or a policy that cannot read its observations is refused before
     # TensorFlow is imported (seconds).
     try:
         env = make_vec_env(config.env_id, config.nenvs, config.seed, noop_max=config.noop_max, frame=config.frame,
                            serve=config.serve, stack=config.env_stack)
-    except (UnknownEnvError, ValueError) as exc:
+    except UnknownEnvError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
         raise CliError(str(exc)) from None
     try:
         error = image_policy_error(config.policy, config.env_id, env.observation_space.shape)
@@ -132,7 +138,12 @@ def train_command(config: TrainConfig) -> int:
                   f"raise --num-timesteps to train further, or give another --models-dir to train from step 0; "
                   f"--evaluate plays it", flush=True)
             return 0
-        logger = Logger(config.log_dir, env_id=config.env_id, resume_step=start)
+        try:  # both folders now, so that one that cannot be made fails here, not at the first checkpoint
+            os.makedirs(config.models_dir, exist_ok=True)
+            logger = Logger(config.log_dir, env_id=config.env_id, resume_step=start)
+        except OSError as exc:
+            raise CliError(f"cannot write in {exc.filename or config.log_dir}: {exc.strerror}; "
+                           f"give another --models-dir or --log-dir") from None
         try:
             reached = learn(agent, env, config.num_timesteps, logger, nsteps=config.nsteps, nstack=config.nstack,
                             gamma=config.gamma, log_interval=config.log_interval, save_path=config.save_path,
@@ -171,9 +182,9 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         env.close()
         raise CliError(f"cannot evaluate: {exc}") from None
-    evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
-             video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
-    return 0
+    result = evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
+                      video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
+    return 130 if result["interrupted"] else 0  # the shell's code for Ctrl-C
 
 
 def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
@@ -183,8 +194,9 @@ def main(argv: Optional[list[str]] = None, prog: Optional[str] = None) -> int:
         if argv[:1] == ["presets"]:
             return list_presets(PRESETS)
         args = build_parser(prog).parse_args(argv)
+        resolve_evaluation_flags(args)
         config = config_from_args(args)
         return evaluate_command(config, args) if args.evaluate else train_command(config)
     except CliError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2 if "unknown" in str(exc) else 1
+        return exc.exit_code

@@ -9,7 +9,15 @@ from typing import Optional
 
 
 class CliError(Exception):
-    """A problem the user can fix; printed as one line."""
+    """A problem the user can fix; printed as one line, exit code ``exit_code``."""
+
+    exit_code = 1
+
+
+class UsageError(CliError):
+    """A name the command line does not know (a preset, a choice, an env id): exit code 2, as argparse's."""
+
+    exit_code = 2
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -75,12 +83,29 @@ def add_evaluation_flags(parser: argparse.ArgumentParser, title: str) -> None:
     A3C CLIs)."""
     evaluation = parser.add_argument_group(title)
     evaluation.add_argument("--evaluate", action="store_true", help="play full games with the saved agent")
-    evaluation.add_argument("--episodes", type=positive_int, default=30, help="games to play (default 30)")
+    evaluation.add_argument("--episodes", type=positive_int, default=None, help="games to play (default 30)")
     evaluation.add_argument("--video", default=None, help="record the first game to PATH.mp4 or PATH.gif")
     evaluation.add_argument("--scores", default=None, metavar="PATH.csv",
                             help="write each game's score and length to PATH.csv (rewritten after every game)")
     evaluation.add_argument("--deterministic", action="store_true", help="take the most probable action")
     evaluation.add_argument("--max-steps", type=positive_int, default=None, help="cap on agent steps per game")
+
+
+EVALUATION_ONLY_FLAGS = ("episodes", "video", "scores", "deterministic", "max_steps")
+
+
+def resolve_evaluation_flags(args: argparse.Namespace) -> None:
+    """Refuse evaluation flags given without ``--evaluate`` (a training run would silently ignore them);
+    fill ``--episodes``'s default of 30 when evaluating."""
+    if not args.evaluate:
+        given = [name for name in EVALUATION_ONLY_FLAGS if getattr(args, name) not in (None, False)]
+        if given:
+            flags = " ".join("--" + name.replace("_", "-") for name in given)
+            one = len(given) == 1
+            raise CliError(f"{flags} {'goes' if one else 'go'} only with --evaluate; add --evaluate to play the "
+                           f"saved agent, or drop {'it' if one else 'them'} to train")
+    elif args.episodes is None:
+        args.episodes = 30
 
 
 def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, models_dir_hint: str,
@@ -93,7 +118,7 @@ def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, m
     try:
         atari = is_atari(env_id)
     except UnknownEnvError as exc:
-        raise CliError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if not atari:
         raise CliError(f"--evaluate plays Atari games; {env_id} is not an ALE id")
     if video and os.path.splitext(video)[1].lower() not in (".mp4", ".gif"):
@@ -103,6 +128,20 @@ def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, m
     if not os.path.exists(save_path):
         raise CliError(f"no checkpoint at {save_path}; train first (same flags without --evaluate) "
                        f"or point --models-dir at {models_dir_hint}")
+
+
+def check_output_folder(flag: str, folder: str) -> None:
+    """One-line error, before anything is made, when ``folder`` (given with ``flag``) is a file or lies
+    where this user cannot create or write it; creates nothing."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise CliError(f"{flag} {folder!r} is a file, not a folder; give a folder path")
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):  # the nearest ancestor that exists is where the folder gets made
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise CliError(f"{flag} {folder!r}: {existing} is a file, so the folder cannot be made; give another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CliError(f"{flag} {folder!r}: no permission to write in {existing}; give a folder you can write")
 
 
 def settings_mismatch_message(exc, save_path: str, flags: dict) -> str:

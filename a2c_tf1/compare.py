@@ -110,7 +110,7 @@ def comparison_table(log_dirs: list[str], at_steps: tuple[int, ...] = DEFAULT_ST
 def _steps(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(float(part)) for part in text.split(","))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: inf
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of steps (e.g. 1e6,2e6)") from None
     if any(not 0 < v <= reference.PUBLISHED_STEPS for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: steps must lie in 1..{reference.PUBLISHED_STEPS:,}")

@@ -71,17 +71,20 @@ def write_scores(path: str, scores: list[float], lengths: list[int]) -> None:
 
 
 def make_eval_env(env_id: str, seed: int, noop_max: int = 30, frame: str = "nature", serve: bool = True):
-    """One env with training's semantics and raw (unclipped) rewards; ``observation_space`` is one frame.
+    """One env with training's semantics (the id's sticky actions included) and raw (unclipped) rewards;
+    ``observation_space`` is one frame.
 
     ``serve`` as in training: FIRE added to the first action of every life, or (False) ale-py's single
     FIRE frame at a game start, the rest left to the agent.
     """
-    env_spec(env_id)  # registers ale-py's ids, or says in one line that the id is unknown
+    spec = env_spec(env_id)  # registers ale-py's ids, or says in one line that the id is unknown
     if frame == "kungfu42":
         from a2c_tf1.envs.atari import make_kungfu42_env
 
         return make_kungfu42_env(env_id, seed, noop_max, clip_rewards=False)
+    # The id's own sticky actions (0.25 for ALE/*-v5), as training played them.
     return make_reference_env(env_id, seed, noop_max=noop_max, fire_reset="serve" if serve else "ale",
+                              repeat_action_probability=spec.kwargs.get("repeat_action_probability", 0.0),
                               clip_rewards=False)
 
 
@@ -91,12 +94,14 @@ def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, determi
     """Play ``episodes`` full games (up to ``noop_max`` random no-op frames at each start).
 
     The first game is recorded to ``video_path`` (one frame per agent step, played back in real time);
-    each game's raw score and agent steps go to ``scores_path`` (a CSV) as soon as it ends.
+    each game's raw score and agent steps go to ``scores_path`` (a CSV) as soon as it ends. Ctrl-C stops
+    it: the games finished by then are reported and ``result["interrupted"]`` is True.
     """
     stream = stream or sys.stdout
     progress = ProgressLine(episodes, label="episode")
     scores, lengths = [], []
     frames: Optional[list] = [] if video_path else None
+    interrupted = False
     try:
         for episode in range(episodes):
             progress.update(episode)
@@ -106,20 +111,28 @@ def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, determi
             if scores_path:
                 write_scores(scores_path, scores, lengths)
         progress.update(episodes)
-        progress.clear()
-        # The 2600 draws 60 frames a second and the agent acts every 4th: 15 recorded frames = 1 s of play.
-        fps = 60.0 / 4
+    except KeyboardInterrupt:  # Ctrl-C: report the games that finished, drop the one under way
+        interrupted = True
     finally:
+        progress.clear()
         env.close()
-    if video_path:
+    # The 2600 draws 60 frames a second and the agent acts every 4th: 15 recorded frames = 1 s of play.
+    fps = 60.0 / 4
+    result = {"scores": scores, "lengths": lengths, "interrupted": interrupted,
+              "video_frames": len(frames or []) if scores else 0}
+    if interrupted:
+        stream.write(f"interrupted after {len(scores)} of {episodes} games\n")
+    if not scores:
+        return result
+    if video_path:  # the first game is whole once any game has finished
         write_video(video_path, frames, fps)
-    result = {"scores": scores, "lengths": lengths, "mean": float(np.mean(scores)), "std": float(np.std(scores)),
-              "min": float(np.min(scores)), "max": float(np.max(scores)), "video_frames": len(frames or [])}
-    stream.write(f"{env_id}: {episodes} games, {'greedy' if deterministic else 'sampled'} actions\n"
+    result.update(mean=float(np.mean(scores)), std=float(np.std(scores)), min=float(np.min(scores)),
+                  max=float(np.max(scores)))
+    stream.write(f"{env_id}: {len(scores)} games, {'greedy' if deterministic else 'sampled'} actions\n"
                  f"score {result['mean']:.1f} ± {result['std']:.1f}  (min {result['min']:g}, max {result['max']:g})\n"
                  f"length {np.mean(lengths):.0f} ± {np.std(lengths):.0f} steps  (min {min(lengths)}, max {max(lengths)})\n")
     if video_path:
         stream.write(f"video: {video_path} ({len(frames)} frames at {fps:g} fps)\n")
     if scores_path:
-        stream.write(f"scores: {scores_path} ({episodes} games)\n")
+        stream.write(f"scores: {scores_path} ({len(scores)} games)\n")
     return result

@@ -155,6 +155,13 @@ class Logger:
             self._writer.close()
 
 
+def duration_text(seconds: float) -> str:
+    """``H:MM:SS`` with as many hours as it takes (a 10M-step run on a small machine can take days)."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:d}:{minutes:02d}:{secs:02d}"
+
+
 class ProgressLine:
     """A live ``\\r`` status line on a terminal; silent when the stream is not a TTY (CI, log files)."""
 
@@ -177,7 +184,7 @@ class ProgressLine:
         self._last_draw = now
         rate = (count - self._start_count) / max(now - self._start_time, 1e-9)
         eta = (self.total - count) / rate if rate > 0 else float("inf")
-        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if math.isfinite(eta) else "--:--:--"
+        eta_text = duration_text(eta) if math.isfinite(eta) else "--:--:--"
         line = f"{self.label} {count:,}/{self.total:,} ({100.0 * count / self.total:.1f}%)  {rate:,.0f}/s  ETA {eta_text}"
         self.stream.write("\r" + line + (f"  {extra}" if extra else "") + "\x1b[K")
         self.stream.flush()

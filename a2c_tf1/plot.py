@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from a2c_tf1 import reference
+from a2c_tf1.files import atomic_output
 from a2c_tf1.log_folder import logged_env_id
 
 PANELS = [  # (progress.csv column, title, y label)
@@ -35,10 +36,17 @@ PANELS = [  # (progress.csv column, title, y label)
 ]
 
 
+def complete_rows(path: str) -> list[dict]:
+    """The csv rows of ``path`` (``#`` comment lines skipped) that were written whole: a line without its
+    newline (still being written by a live run, or cut by a kill) or with too few cells is left out."""
+    with open(path, newline="") as f:
+        lines = [line for line in f if not line.startswith("#") and line.endswith("\n")]
+    return [row for row in csv.DictReader(lines) if None not in row.values() and None not in row]
+
+
 def read_progress(log_dir: str) -> dict[str, np.ndarray]:
     """Columns of ``progress.csv`` as float arrays (blank cells become NaN)."""
-    with open(os.path.join(log_dir, "progress.csv"), newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = complete_rows(os.path.join(log_dir, "progress.csv"))
     if not rows:
         raise ValueError(f"{log_dir}/progress.csv has no rows yet")
     return {key: np.array([float(r[key]) if r.get(key) not in (None, "") else np.nan for r in rows])
@@ -63,9 +71,7 @@ def read_scores(log_dir: str) -> tuple[np.ndarray, np.ndarray]:
     """
     all_steps, all_scores, end = [], [], 0.0
     for path in monitor_files(log_dir):
-        with open(path, newline="") as f:
-            lines = [line for line in f if not line.startswith("#")]
-        rows = list(csv.DictReader(lines))
+        rows = complete_rows(path)
         if not rows:
             continue
         scores = np.array([float(r["r"]) for r in rows])
@@ -178,8 +184,11 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
         ax.set_xlabel("environment steps (millions)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    fig.savefig(output, dpi=80)
-    plt.close(fig)
+    try:  # through a temp file: a kill mid-write leaves the previous dashboard, not half a PNG
+        with atomic_output(output) as tmp:
+            fig.savefig(tmp, dpi=80)
+    finally:
+        plt.close(fig)
     return 1 + len(panels)
 
 
@@ -222,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         panels = draw_dashboard(args.log_dirs, args.output, reference_games=games)
     except (ValueError, KeyError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{parser.prog}: error: cannot write {args.output}: {exc.strerror}; give another -o path",
+              file=sys.stderr)
         return 2
     print(f"wrote {args.output} ({panels} panels)")
     return 0

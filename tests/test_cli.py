@@ -433,9 +433,11 @@ def test_resume_with_other_settings_is_one_line_and_touches_nothing(cartpole_run
     shutil.copytree(first / "m", tmp_path / "m")
     shutil.copytree(first / "l", tmp_path / "l")
     before = {p: file_bytes(p) for p in glob.glob(str(tmp_path / "*" / "*.*"))}
+    # --nstack changes the first layer's shape too: the settings are compared before any weight is loaded.
     changed = run_cli(MODULE, "--env", "CartPole-v1", "--policy", "mlp", "--num-timesteps", 800, "--nenvs", 4,
-                      "--lr", "1e-3", *dirs(tmp_path))
-    assert_one_line_error(changed, MODULE, "other settings", "--lr 0.0007 -> 0.001", "--nenvs 8 -> 4")
+                      "--lr", "1e-3", "--nstack", 2, *dirs(tmp_path))
+    assert_one_line_error(changed, MODULE, "other settings", "--lr 0.0007 -> 0.001", "--nenvs 8 -> 4",
+                          "--nstack 1 -> 2")
     assert {p: file_bytes(p) for p in glob.glob(str(tmp_path / "*" / "*.*"))} == before
 
 

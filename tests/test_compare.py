@@ -69,3 +69,31 @@ def test_the_mean_row_averages_the_runs_where_every_run_has_got_there(tmp_path):
     assert "**mean of" not in compare.comparison_table(runs, (1_000_000,))
     one = compare.comparison_table(runs[:1], (1_000_000,), mean_row=True).splitlines()[-1].split(" | ")
     assert one[1] == f"15.05 ({reference.published_score('Breakout', 1e6):.1f})"  # one run: no error to give
+
+
+def test_lines_a_live_run_is_still_writing_are_left_out(tmp_path):
+    """A compare or plot during training (or after a kill) meets a last line without its newline."""
+    write_run(tmp_path / "run")
+    whole_steps, whole_scores = compare.read_scores(str(tmp_path / "run"))
+    whole_progress = compare.read_progress(str(tmp_path / "run"))
+    with open(tmp_path / "run" / "monitor.csv", "a") as f:
+        f.write("30.1,100,301,150")  # cut in its last cell: every cell there, the step 150 of 1505000
+    with open(tmp_path / "run" / "progress.csv", "a") as f:
+        f.write("16,1600000,716,1.")  # a row whose entropy is half written
+    steps, scores = compare.read_scores(str(tmp_path / "run"))
+    np.testing.assert_array_equal(steps, whole_steps)
+    np.testing.assert_array_equal(scores, whole_scores)
+    progress = compare.read_progress(str(tmp_path / "run"))
+    assert progress["total_timesteps"][-1] == 1_500_000 and len(progress["fps"]) == len(whole_progress["fps"])
+    write_run(tmp_path / "short")
+    with open(tmp_path / "short" / "monitor.csv", "a") as f:
+        f.write("3\n2,1\n")  # whole lines with too few cells
+    assert len(compare.read_scores(str(tmp_path / "short"))[1]) == len(whole_scores)
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "1e6,x"])
+def test_steps_that_are_not_numbers_are_one_line(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="not a comma-separated list of steps"):
+        compare._steps(text)

@@ -37,6 +37,8 @@ def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
         ("a2c", ["--env-stack", "gym"]),
         ("a2c", ["--evaluate", "--scores", str(tmp_path / "games.txt")]),
         ("a2c", ["--evaluate", "--video", str(tmp_path / "game.avi")]),
+        ("a2c", ["--env", "AssaultNoFrameskip-v4", "--video", str(tmp_path / "game.mp4"), "--deterministic"]),
+        ("a3c", ["--episodes", "3"]),
         ("a3c", ["--env", "NoSuchGame-v4"]),
         ("a3c", ["--env", "CartPole-v1", "--policy", "cnn"]),
         ("a3c", ["--env", "BreakoutNoFrameskip-v4", "--policy", "mlp"]),
@@ -45,7 +47,17 @@ def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
         ("a3c", ["--job", "ps", "--task", "0", "--env", "CartPole-v1", "--cluster-spec", str(tmp_path / "none.json")]),
         ("a3c", ["--job", "worker", "--task", "3", "--env", "CartPole-v1", "--cluster-spec", str(spec)]),
     ]
-    proc = subprocess.run([sys.executable, "-c", CHECK, json.dumps([(e, argv + dirs) for e, argv in cases])],
+    # Output folders that cannot be made: a file in the way (checked, not created, before anything else).
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    folder_cases = [
+        ("a2c", ["--env", "CartPole-v1", "--policy", "mlp", "--models-dir", str(tmp_path / "m"),
+                 "--log-dir", str(a_file)]),
+        ("a3c", ["--env", "CartPole-v1", "--models-dir", str(a_file / "m"), "--log-dir", str(tmp_path / "l")]),
+    ]
+    runs = [(e, argv + dirs) for e, argv in cases] + folder_cases
+    cases = cases + folder_cases
+    proc = subprocess.run([sys.executable, "-c", CHECK, json.dumps(runs)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     refused = [line for line in proc.stdout.splitlines() if line.startswith("refused")]
@@ -60,5 +72,10 @@ def test_bad_settings_are_refused_without_importing_tensorflow(tmp_path):
                                   "use --policy mlp or lstm")
     # --evaluate's paths are checked before the checkpoint is looked for (none exists here).
     for flag, sentence in (("--scores", "give a file path ending in .csv"), ("--video", "ending in .mp4 or .gif")):
-        lines = [line for line in refused if f"error: {flag} " in line]
+        lines = [line for line in refused if f"error: {flag} '" in line]
         assert len(lines) == (2 if flag == "--scores" else 1) and all(sentence in line for line in lines), refused
+    assert any("--log-dir" in line and "is a file, not a folder" in line for line in refused), refused
+    assert any("--models-dir" in line and "is a file, so the folder cannot be made" in line for line in refused), refused
+    # Evaluation flags without --evaluate would be ignored by a training run: refused instead.
+    without = [line for line in refused if "only with --evaluate" in line]
+    assert len(without) == 2 and "--video --deterministic go only" in without[0] and "--episodes goes only" in without[1]

@@ -1,6 +1,7 @@
 """The dashboard command on a fixture run, and evaluation of a freshly saved agent on real Breakout."""
 import csv
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -156,6 +157,18 @@ def test_evaluation_serves_as_training_did():
         unserved.close()
 
 
+def test_evaluation_keeps_the_ids_sticky_actions():
+    """ALE/*-v5 trains with sticky actions (0.25), the NoFrameskip-v4 ids without: evaluation plays the same."""
+    from a2c_tf1.evaluate import make_eval_env
+
+    for env_id, sticky in (("ALE/Breakout-v5", 0.25), ("BreakoutNoFrameskip-v4", 0.0)):
+        env = make_eval_env(env_id, 0)
+        try:
+            assert env.unwrapped.ale.getFloat("repeat_action_probability") == pytest.approx(sticky), env_id
+        finally:
+            env.close()
+
+
 def test_the_entropy_panel_marks_the_uniform_policy_of_the_runs_game():
     from a2c_tf1.plot import uniform_policy_entropy
 
@@ -183,3 +196,69 @@ def test_the_reference_line_is_the_published_curve_of_the_runs_game(tmp_path, mo
     np.testing.assert_allclose(line.get_ydata(), np.append(scores[keep], reference.published_score("Breakout", 160_000)))
     [entropy_panel] = [ax for ax in figures[0].axes if ax.get_title() == "Policy entropy"]
     assert [line.get_label() for line in entropy_panel.lines][-1] == "ln 4 (uniform, 4 actions)"
+
+
+def test_the_dashboard_is_written_whole_or_not_at_all(tmp_path):
+    _fixture_run(tmp_path / "run")
+    (tmp_path / "a_file").write_text("")
+    blocked = _plot(tmp_path / "run", "-o", tmp_path / "a_file" / "dash.png")
+    assert blocked.returncode == 2 and "Traceback" not in blocked.stderr, blocked.stderr
+    assert blocked.stderr.count("\n") == 1 and "cannot write" in blocked.stderr and "-o" in blocked.stderr
+    ok = _plot(tmp_path / "run", "-o", tmp_path / "out" / "dash.png")
+    assert ok.returncode == 0, ok.stderr
+    assert os.listdir(tmp_path / "out") == ["dash.png"]  # the temp file it was drawn into is renamed, not left
+
+
+class _Ale:
+    def __init__(self, env):
+        self.env = env
+
+    def game_over(self):
+        return self.env.t >= 5
+
+    def getScreenRGB(self):
+        return np.full((210, 160, 3), self.env.t * 40, np.uint8)
+
+
+class _FiveStepGames:
+    """Games of 5 steps scoring 1 a step; Ctrl-C arrives in the middle of game ``interrupt_in``."""
+
+    def __init__(self, interrupt_in):
+        self.games, self.t, self.interrupt_in, self.closed = 0, 0, interrupt_in, False
+        self.unwrapped = self
+        self.ale = _Ale(self)
+
+    def reset(self):
+        self.games, self.t = self.games + 1, 0
+        return np.zeros((84, 84, 1), np.uint8), {}
+
+    def step(self, action):
+        self.t += 1
+        if self.games == self.interrupt_in and self.t == 3:
+            raise KeyboardInterrupt
+        return np.zeros((84, 84, 1), np.uint8), 1.0, False, False, {}
+
+    def close(self):
+        self.closed = True
+
+
+class _Uniform:
+    recurrent, initial_state = False, None
+
+    def step(self, batch):
+        return np.zeros(len(batch), np.int64), None, None
+
+
+def test_ctrl_c_during_evaluation_keeps_the_games_that_finished(tmp_path):
+    from a2c_tf1.evaluate import evaluate
+
+    out, env = io.StringIO(), _FiveStepGames(interrupt_in=3)
+    result = evaluate(_Uniform(), env, "Fake", 10, 4, video_path=str(tmp_path / "g.gif"),
+                      scores_path=str(tmp_path / "games.csv"), stream=out)
+    assert result["interrupted"] and result["scores"] == [5.0, 5.0] and result["lengths"] == [5, 5]
+    assert env.closed
+    assert "interrupted after 2 of 10 games" in out.getvalue() and "Fake: 2 games" in out.getvalue()
+    assert (tmp_path / "games.csv").read_text().splitlines() == ["game,score,length", "0,5,5", "1,5,5"]
+    assert result["video_frames"] == 5 and (tmp_path / "g.gif").exists()  # the first game, whole
+    nothing = evaluate(_Uniform(), _FiveStepGames(interrupt_in=1), "Fake", 10, 4, stream=io.StringIO())
+    assert nothing["interrupted"] and nothing["scores"] == []

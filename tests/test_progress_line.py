@@ -33,6 +33,14 @@ def test_the_line_is_drawn_on_a_terminal_and_cleared():
     assert stream.getvalue().endswith("\r\x1b[K")
 
 
+def test_the_eta_counts_hours_past_a_day():
+    from a2c_tf1.logger import duration_text
+
+    assert duration_text(0) == "0:00:00"
+    assert duration_text(3599.6) == "1:00:00"
+    assert duration_text(30 * 3600 + 5 * 60 + 7) == "30:05:07"
+
+
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 def test_the_line_is_drawn_on_a_pseudo_terminal():
     master, slave = os.openpty()

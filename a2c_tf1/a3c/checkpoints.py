@@ -63,23 +63,27 @@ def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], 
             ``.state`` alone that holds no weights.
         agent.SettingsMismatch: the run was trained with other settings; nothing was loaded from the ``.state``.
     """
+    state_path = path + STATE_SUFFIX
+    state = None
+    if os.path.exists(state_path):
+        state = checkpoint.load_params(state_path)
+        if not isinstance(state, dict):
+            raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+        # Settings before weights: another --nstack or --policy changes weight shapes, and the shape
+        # error the weights would give says less than the settings that changed.
+        if SETTINGS in state:
+            saved_settings = decode_settings(state.pop(SETTINGS), state_path)
+            if settings is not None:
+                compare_settings(saved_settings, settings, state_path, RESUMABLE_CHANGES)
     shapes = [tuple(v.shape.as_list()) for v in glob.params]
     weights = None
     if os.path.exists(path):
         weights = checkpoint.match_to_variables(checkpoint.load_params(path), glob.param_names, shapes, path)
         glob.assign(sess, dict(zip(glob.param_names, weights)))
-    state_path = path + STATE_SUFFIX
-    if not os.path.exists(state_path):
+    if state is None:
         if weights is None:
             raise checkpoint.CheckpointError(f"no checkpoint at {path}")
         return 0, 0
-    state = checkpoint.load_params(state_path)
-    if not isinstance(state, dict):
-        raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
-    if SETTINGS in state:
-        saved_settings = decode_settings(state.pop(SETTINGS), state_path)
-        if settings is not None:
-            compare_settings(saved_settings, settings, state_path, RESUMABLE_CHANGES)
     names = [n for n, _ in glob.state_variables] + [WEIGHTS_FINGERPRINT] + [WEIGHTS_PREFIX + n for n in glob.param_names]
     shapes = [tuple(v.shape.as_list()) for _, v in glob.state_variables] + [(32,)] + shapes
     arrays = checkpoint.match_to_variables(state, names, shapes, state_path)

@@ -15,8 +15,9 @@ from typing import Optional
 
 from a2c_tf1.a3c.config import A3C_POLICIES, HEAD_INITS, LR_SCHEDULES, OPTIMIZERS, A3CConfig
 from a2c_tf1.a3c.presets import ATARI_BASE, PRESETS, VECTOR_BASE
-from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs, list_presets,
-                                non_negative_float, non_negative_int, positive_float, positive_int,
+from a2c_tf1.cli_common import (CliError, OneLineParser, add_evaluation_flags, check_evaluation_inputs,
+                                check_output_folder, list_presets, non_negative_float, non_negative_int,
+                                positive_float, positive_int, resolve_evaluation_flags,
                                 settings_mismatch_message, unit_float)
 
 PROG = "python -m a2c_tf1.a3c"
@@ -283,16 +284,23 @@ def evaluate_command(config: A3CConfig, args: argparse.Namespace) -> int:
         agent, env = load_player(config)
     except CheckpointError as exc:
         raise CliError(f"cannot evaluate: {exc}") from None
-    evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
-             video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
-    agent.close()
-    return 0
+    try:
+        result = evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
+                          video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
+    finally:
+        agent.close()
+    return 130 if result["interrupted"] else 0  # the shell's code for Ctrl-C
 
 
 def run_training(args: argparse.Namespace, config: A3CConfig, argv: list[str]) -> int:
     """Every setting is checked before the first file or process is made."""
     _check_mode(args)
     spec = load_role_spec(args) if args.job is not None else None
+    try:
+        check_output_folder("--models-dir", config.models_dir)
+        check_output_folder("--log-dir", config.log_dir)
+    except CliError as exc:
+        raise SettingsError(str(exc)) from None
     check_settings(config)
     if args.processes is not None:
         return launch_command(config, args.processes, argv)
@@ -319,6 +327,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if argv[:1] == ["presets"]:
             return list_presets(PRESETS)
         args = build_parser().parse_args(argv)
+        resolve_evaluation_flags(args)
         config = config_from_args(args)
         if args.evaluate:
             return evaluate_command(config, args)
