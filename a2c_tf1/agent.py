@@ -334,9 +334,10 @@ class Agent:
         state = self._read_state(path + STATE_SUFFIX)
         # Settings first: another --nstack or --policy changes weight shapes, and the shape error the
         # weights would give says less than the settings that changed.
-        if state is not None and SETTINGS in state and settings is not None:
-            compare_settings(decode_settings(state[SETTINGS], path + STATE_SUFFIX), settings,
-                             path + STATE_SUFFIX, ignore)
+        if state is not None and SETTINGS in state:
+            saved_settings = decode_settings(state[SETTINGS], path + STATE_SUFFIX)  # a damaged record is refused
+            if settings is not None:
+                compare_settings(saved_settings, settings, path + STATE_SUFFIX, ignore)
         if os.path.exists(path):
             self.load(path)
         return self._restore_state(path, have_weights=os.path.exists(path), state=state)
@@ -367,7 +368,8 @@ class Agent:
         if state is None:
             return 0, ""
         previous = state.pop(PREVIOUS_FINGERPRINT, None)
-        state.pop(SETTINGS, None)
+        if SETTINGS in state:
+            decode_settings(state.pop(SETTINGS), state_path)  # a damaged record is refused, as on resume
         with_weights = WEIGHTS_FINGERPRINT in state  # older .state files hold slots and timestep only
         names = [name for name, _ in self._slots] + ["timestep"]
         shapes = [tuple(slot.shape.as_list()) for _, slot in self._slots] + [()]

@@ -182,8 +182,12 @@ def evaluate_command(config: TrainConfig, args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         env.close()
         raise CliError(f"cannot evaluate: {exc}") from None
-    result = evaluate(agent, env, config.env_id, args.episodes, config.nstack, deterministic=args.deterministic,
-                      video_path=args.video, max_steps=args.max_steps, scores_path=args.scores)
+    try:
+        result = evaluate(agent, env, config.env_id, args.episodes, config.nstack,
+                          deterministic=args.deterministic, video_path=args.video, max_steps=args.max_steps,
+                          scores_path=args.scores)
+    finally:
+        agent.close()
     return 130 if result["interrupted"] else 0  # the shell's code for Ctrl-C
 
 

@@ -102,7 +102,7 @@ def resolve_evaluation_flags(args: argparse.Namespace) -> None:
         if given:
             flags = " ".join("--" + name.replace("_", "-") for name in given)
             one = len(given) == 1
-            raise CliError(f"{flags} {'goes' if one else 'go'} only with --evaluate; add --evaluate to play the "
+            raise UsageError(f"{flags} {'goes' if one else 'go'} only with --evaluate; add --evaluate to play the "
                            f"saved agent, or drop {'it' if one else 'them'} to train")
     elif args.episodes is None:
         args.episodes = 30
@@ -125,6 +125,9 @@ def check_evaluation_inputs(env_id: str, video: Optional[str], save_path: str, m
         raise CliError(f"--video {video!r}: give a path ending in .mp4 or .gif")
     if scores and (not scores.lower().endswith(".csv") or os.path.isdir(scores)):
         raise CliError(f"--scores {scores!r}: give a file path ending in .csv")
+    for flag, path in (("--video", video), ("--scores", scores)):
+        if path:  # checked now, not after the games were played
+            check_output_folder(flag, os.path.dirname(os.path.abspath(path)))
     if not os.path.exists(save_path):
         raise CliError(f"no checkpoint at {save_path}; train first (same flags without --evaluate) "
                        f"or point --models-dir at {models_dir_hint}")

@@ -95,13 +95,16 @@ def evaluate(agent: Agent, env, env_id: str, episodes: int, nstack: int, determi
 
     The first game is recorded to ``video_path`` (one frame per agent step, played back in real time);
     each game's raw score and agent steps go to ``scores_path`` (a CSV) as soon as it ends. Ctrl-C stops
-    it: the games finished by then are reported and ``result["interrupted"]`` is True.
+    it: the games finished by then are reported and ``result["interrupted"]`` is True (``mean``, ``std``,
+    ``min`` and ``max`` are in ``result`` only when a game finished).
     """
     stream = stream or sys.stdout
     progress = ProgressLine(episodes, label="episode")
     scores, lengths = [], []
     frames: Optional[list] = [] if video_path else None
     interrupted = False
+    if scores_path:  # the header at once: a file from an earlier evaluation never passes for this one's
+        write_scores(scores_path, scores, lengths)
     try:
         for episode in range(episodes):
             progress.update(episode)

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 
 from a2c_tf1 import reference
+from a2c_tf1.cli_common import CliError, check_output_folder
 from a2c_tf1.files import atomic_output
 from a2c_tf1.log_folder import logged_env_id
 
@@ -185,8 +186,8 @@ def draw_dashboard(log_dirs: list[str], output: str, labels: list[str] | None = 
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     try:  # through a temp file: a kill mid-write leaves the previous dashboard, not half a PNG
-        with atomic_output(output) as tmp:
-            fig.savefig(tmp, dpi=80)
+        with atomic_output(output) as tmp:  # the temp name ends in .tmp<ext>: name the format
+            fig.savefig(tmp, dpi=80, format=os.path.splitext(output)[1][1:] or "png")
     finally:
         plt.close(fig)
     return 1 + len(panels)
@@ -220,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-game", default=None, metavar="GAME",
                         help="the game of that curve (default: from the env id in monitor.csv); implies --reference")
     args = parser.parse_args(argv)
+    if not os.path.splitext(args.output)[1]:
+        args.output += ".png"  # as matplotlib names a file given without an extension
+    folder = os.path.dirname(os.path.abspath(args.output))
+    try:
+        check_output_folder("-o", folder)
+    except CliError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     for log_dir in args.log_dirs:
         if not os.path.exists(os.path.join(log_dir, "progress.csv")):
             print(f"{parser.prog}: error: {log_dir} has no progress.csv; pass the --log-dir of a training run",

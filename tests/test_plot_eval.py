@@ -203,10 +203,11 @@ def test_the_dashboard_is_written_whole_or_not_at_all(tmp_path):
     (tmp_path / "a_file").write_text("")
     blocked = _plot(tmp_path / "run", "-o", tmp_path / "a_file" / "dash.png")
     assert blocked.returncode == 2 and "Traceback" not in blocked.stderr, blocked.stderr
-    assert blocked.stderr.count("\n") == 1 and "cannot write" in blocked.stderr and "-o" in blocked.stderr
-    ok = _plot(tmp_path / "run", "-o", tmp_path / "out" / "dash.png")
+    assert blocked.stderr.count("\n") == 1 and "error: -o " in blocked.stderr and "is a file" in blocked.stderr
+    ok = _plot(tmp_path / "run", "-o", tmp_path / "out" / "dash")  # no extension: a PNG, named as matplotlib would
     assert ok.returncode == 0, ok.stderr
     assert os.listdir(tmp_path / "out") == ["dash.png"]  # the temp file it was drawn into is renamed, not left
+    assert (tmp_path / "out" / "dash.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 class _Ale:
@@ -260,5 +261,8 @@ def test_ctrl_c_during_evaluation_keeps_the_games_that_finished(tmp_path):
     assert "interrupted after 2 of 10 games" in out.getvalue() and "Fake: 2 games" in out.getvalue()
     assert (tmp_path / "games.csv").read_text().splitlines() == ["game,score,length", "0,5,5", "1,5,5"]
     assert result["video_frames"] == 5 and (tmp_path / "g.gif").exists()  # the first game, whole
-    nothing = evaluate(_Uniform(), _FiveStepGames(interrupt_in=1), "Fake", 10, 4, stream=io.StringIO())
-    assert nothing["interrupted"] and nothing["scores"] == []
+    nothing = evaluate(_Uniform(), _FiveStepGames(interrupt_in=1), "Fake", 10, 4, stream=io.StringIO(),
+                       scores_path=str(tmp_path / "games.csv"))
+    assert nothing["interrupted"] and nothing["scores"] == [] and "mean" not in nothing
+    # The earlier evaluation's games are not left to pass for this one's.
+    assert (tmp_path / "games.csv").read_text().splitlines() == ["game,score,length"]

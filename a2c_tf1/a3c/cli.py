@@ -296,9 +296,11 @@ def run_training(args: argparse.Namespace, config: A3CConfig, argv: list[str]) -
     """Every setting is checked before the first file or process is made."""
     _check_mode(args)
     spec = load_role_spec(args) if args.job is not None else None
-    try:
-        check_output_folder("--models-dir", config.models_dir)
-        check_output_folder("--log-dir", config.log_dir)
+    try:  # a parameter server writes nothing; only the chief (worker 0) writes checkpoints
+        if args.job != "ps":
+            check_output_folder("--log-dir", config.log_dir)
+        if args.job is None or (args.job == "worker" and args.task == 0):
+            check_output_folder("--models-dir", config.models_dir)
     except CliError as exc:
         raise SettingsError(str(exc)) from None
     check_settings(config)
@@ -334,7 +336,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return run_training(args, config, argv)
     except CliError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_SETTINGS if isinstance(exc, SettingsError) else 1
+        return EXIT_BAD_SETTINGS if isinstance(exc, SettingsError) else exc.exit_code
     except StopNow as exc:
         _exit_at_once(exc)
     except KeyboardInterrupt:  # before the workers started (once they run, Ctrl-C stops them and saves)
