@@ -65,6 +65,29 @@ def compare_settings(saved: dict, now: dict, state_path: str, ignore: tuple = ()
         raise SettingsMismatch(state_path, differences)
 
 
+def read_training_state(state_path: str, settings: Optional[dict] = None, ignore: tuple = ()) -> Optional[dict]:
+    """The ``.state`` file's arrays (None when there is none), its recorded settings taken out and checked.
+
+    A damaged settings record is refused; with ``settings`` given, every setting both hold must be equal
+    (``ignore`` aside). Callers check this before loading any weight: another ``--nstack`` or ``--policy``
+    changes weight shapes, and the shape error the weights would give says less than the settings.
+
+    Raises:
+        checkpoint.CheckpointError: not a training-state file, or unreadable settings.
+        SettingsMismatch: ``settings`` differ from the recorded ones.
+    """
+    if not os.path.exists(state_path):
+        return None
+    state = checkpoint.load_params(state_path)
+    if not isinstance(state, dict):
+        raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
+    if SETTINGS in state:
+        saved = decode_settings(state.pop(SETTINGS), state_path)
+        if settings is not None:
+            compare_settings(saved, settings, state_path, ignore)
+    return state
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the weights in memory are no longer usable."""
 
@@ -331,13 +354,7 @@ class Agent:
         """
         if not os.path.exists(path) and not os.path.exists(path + STATE_SUFFIX):
             raise checkpoint.CheckpointError(f"no checkpoint at {path}")
-        state = self._read_state(path + STATE_SUFFIX)
-        # Settings first: another --nstack or --policy changes weight shapes, and the shape error the
-        # weights would give says less than the settings that changed.
-        if state is not None and SETTINGS in state:
-            saved_settings = decode_settings(state[SETTINGS], path + STATE_SUFFIX)  # a damaged record is refused
-            if settings is not None:
-                compare_settings(saved_settings, settings, path + STATE_SUFFIX, ignore)
+        state = read_training_state(path + STATE_SUFFIX, settings, ignore)  # before any weight is loaded
         if os.path.exists(path):
             self.load(path)
         return self._restore_state(path, have_weights=os.path.exists(path), state=state)
@@ -350,26 +367,14 @@ class Agent:
         """
         return self._restore_state(path, have_weights=True)[0]
 
-    @staticmethod
-    def _read_state(state_path: str) -> Optional[dict]:
-        """The ``.state`` file's dict, or None when there is none."""
-        if not os.path.exists(state_path):
-            return None
-        state = checkpoint.load_params(state_path)
-        if not isinstance(state, dict):
-            raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
-        return state
-
     def _restore_state(self, path: str, have_weights: bool, state: Optional[dict] = None) -> tuple[int, str]:
-        """Slots, timestep and (if newer than the loaded ones) weights from ``state``, read from
-        ``<path>.state`` when not given; settings are :meth:`resume`'s to compare."""
+        """Slots, timestep and (if newer than the loaded ones) weights from ``state``, the output of
+        :func:`read_training_state` (read from ``<path>.state`` when not given)."""
         state_path = path + STATE_SUFFIX
-        state = dict(state) if state is not None else self._read_state(state_path)
+        state = dict(state) if state is not None else read_training_state(state_path)
         if state is None:
             return 0, ""
         previous = state.pop(PREVIOUS_FINGERPRINT, None)
-        if SETTINGS in state:
-            decode_settings(state.pop(SETTINGS), state_path)  # a damaged record is refused, as on resume
         with_weights = WEIGHTS_FINGERPRINT in state  # older .state files hold slots and timestep only
         names = [name for name, _ in self._slots] + ["timestep"]
         shapes = [tuple(slot.shape.as_list()) for _, slot in self._slots] + [()]

@@ -30,14 +30,20 @@ def _split_csv(path: str) -> tuple[list[str], Optional[str], list[str]]:
     return comments, header, lines
 
 
-def _row_step(line: str, index: int, ncolumns: int) -> Optional[float]:
-    """The step cell of one complete csv data line, or None for a line a kill cut short (no newline at
-    its end, or too few cells)."""
+def whole_row_cells(line: str, ncolumns: int) -> Optional[list[str]]:
+    """The cells of one csv data line written whole, or None for a line a kill cut short or a live run is
+    still writing (no newline at its end, or not ``ncolumns`` cells)."""
     if not line.endswith("\n"):
         return None
     cells = next(csv.reader(io.StringIO(line)), [])
+    return cells if len(cells) == ncolumns else None
+
+
+def _row_step(line: str, index: int, ncolumns: int) -> Optional[float]:
+    """The step cell of one whole csv data line, or None (see :func:`whole_row_cells`)."""
+    cells = whole_row_cells(line, ncolumns)
     try:
-        return float(cells[index]) if len(cells) == ncolumns else None
+        return float(cells[index]) if cells is not None else None
     except ValueError:
         return None
 

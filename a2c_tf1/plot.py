@@ -18,7 +18,7 @@ import numpy as np
 from a2c_tf1 import reference
 from a2c_tf1.cli_common import CliError, check_output_folder
 from a2c_tf1.files import atomic_output
-from a2c_tf1.log_folder import logged_env_id
+from a2c_tf1.log_folder import logged_env_id, whole_row_cells
 
 PANELS = [  # (progress.csv column, title, y label)
     ("explained_variance", "Explained variance", "R² of V against returns"),
@@ -38,11 +38,14 @@ PANELS = [  # (progress.csv column, title, y label)
 
 
 def complete_rows(path: str) -> list[dict]:
-    """The csv rows of ``path`` (``#`` comment lines skipped) that were written whole: a line without its
-    newline (still being written by a live run, or cut by a kill) or with too few cells is left out."""
+    """The csv rows of ``path`` (``#`` comment lines skipped) that were written whole (``whole_row_cells``)."""
     with open(path, newline="") as f:
-        lines = [line for line in f if not line.startswith("#") and line.endswith("\n")]
-    return [row for row in csv.DictReader(lines) if None not in row.values() and None not in row]
+        lines = [line for line in f if not line.startswith("#")]
+    if not lines:
+        return []
+    columns = next(csv.reader(lines[:1]))
+    return [dict(zip(columns, cells)) for line in lines[1:]
+            if (cells := whole_row_cells(line, len(columns))) is not None]
 
 
 def read_progress(log_dir: str) -> dict[str, np.ndarray]:

@@ -18,8 +18,8 @@ import numpy as np
 from a2c_tf1 import checkpoint
 from a2c_tf1.a3c.graph import GlobalNetwork
 from a2c_tf1.a3c.worker import TrainingDiverged
-from a2c_tf1.agent import (SETTINGS, STATE_SUFFIX, WEIGHTS_FINGERPRINT, WEIGHTS_PREFIX, compare_settings,
-                           decode_settings, encode_settings)
+from a2c_tf1.agent import (SETTINGS, STATE_SUFFIX, WEIGHTS_FINGERPRINT, WEIGHTS_PREFIX, encode_settings,
+                           read_training_state)
 
 # A run may go on to more global steps than it first aimed at (the linear lr schedule then stretches).
 RESUMABLE_CHANGES = ("num_timesteps",)
@@ -61,20 +61,10 @@ def restore(sess, glob: GlobalNetwork, path: str, say: Optional[Callable[[str], 
     Raises:
         checkpoint.CheckpointError: a damaged, unsafe or mismatched file (names the variable), or a
             ``.state`` alone that holds no weights.
-        agent.SettingsMismatch: the run was trained with other settings; nothing was loaded from the ``.state``.
+        agent.SettingsMismatch: the run was trained with other settings; nothing was loaded.
     """
     state_path = path + STATE_SUFFIX
-    state = None
-    if os.path.exists(state_path):
-        state = checkpoint.load_params(state_path)
-        if not isinstance(state, dict):
-            raise checkpoint.CheckpointError(f"{state_path} is not a training-state file")
-        # Settings before weights: another --nstack or --policy changes weight shapes, and the shape
-        # error the weights would give says less than the settings that changed.
-        if SETTINGS in state:
-            saved_settings = decode_settings(state.pop(SETTINGS), state_path)
-            if settings is not None:
-                compare_settings(saved_settings, settings, state_path, RESUMABLE_CHANGES)
+    state = read_training_state(state_path, settings, RESUMABLE_CHANGES)  # before any weight is loaded
     shapes = [tuple(v.shape.as_list()) for v in glob.params]
     weights = None
     if os.path.exists(path):
